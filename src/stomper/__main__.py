@@ -1,0 +1,7 @@
+"""``python -m stomper``."""
+
+from __future__ import annotations
+
+from stomper.cli import main
+
+raise SystemExit(main())

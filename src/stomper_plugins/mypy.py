@@ -1,0 +1,1 @@
+"""Built-in plugin ``mypy``: the mypy type checker (being written)."""

@@ -1,0 +1,1 @@
+"""Built-in plugin ``ruff``: the ruff linter (being written)."""

@@ -1,0 +1,1 @@
+"""Built-in plugin ``pytest``: the ``tests`` validator (being written)."""

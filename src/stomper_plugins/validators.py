@@ -1,0 +1,1 @@
+"""Built-in plugin ``validators``: syntax, scope, no-suppression, relint (being written)."""

@@ -81,7 +81,14 @@ class ChangedPath(NamedTuple):
 
 
 class ValidationContext(NamedTuple):
-    """Everything a validator may look at to judge one candidate fix."""
+    """Everything a validator may look at to judge one candidate fix.
+
+    ``root`` is the sandbox holding the candidate; ``original`` the file's bytes before this
+    attempt and ``candidate`` after it; ``baseline`` every diagnostic the file had before,
+    ``targeted`` those the agent was asked to fix, ``after`` what the enabled linters report on
+    the candidate (run once by the engine, shared by all validators); ``changed`` every path
+    the attempt touched in the sandbox.
+    """
 
     root: Path
     path: str
@@ -89,8 +96,9 @@ class ValidationContext(NamedTuple):
     candidate: bytes
     baseline: tuple[Diagnostic, ...]
     targeted: tuple[Diagnostic, ...]
+    after: tuple[Diagnostic, ...]
     changed: tuple[ChangedPath, ...]
-    linters: Sequence[Linter]
+    linters: Sequence[Linter] = ()
     options: Mapping[str, object] = {}
 
 

@@ -1,0 +1,85 @@
+"""Collecting diagnostics: every linter once over all targets, then the user's filters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stomper.config import Config
+    from stomper.types import Diagnostic, Linter
+
+
+def collect(linters: Sequence[Linter], root: Path, paths: Sequence[str]) -> list[Diagnostic]:
+    """Run each linter once over ``paths`` (concurrently: ruff and mypy overlap) and merge.
+
+    Only diagnostics for ``paths`` are kept; a linter's error propagates (never "no problems").
+    """
+    if not paths or not linters:
+        return []
+    wanted = set(paths)
+    if len(linters) == 1:
+        found = linters[0].lint(root, paths)
+    else:
+        with ThreadPoolExecutor(max_workers=len(linters)) as pool:
+            futures = [pool.submit(linter.lint, root, paths) for linter in linters]
+            found = [diagnostic for future in futures for diagnostic in future.result()]
+    return sorted((d for d in found if d.path in wanted), key=sort_key)
+
+
+def sort_key(diagnostic: Diagnostic) -> tuple[str, int, int, str, str]:
+    """Order by file, position, linter and code."""
+    return (diagnostic.path, diagnostic.line, diagnostic.column, diagnostic.linter, diagnostic.code)
+
+
+def matches(code: str, patterns: Iterable[str]) -> bool:
+    """Whether ``code`` is one of ``patterns`` or starts with one (``F`` matches ``F401``)."""
+    return any(code == pattern or code.startswith(pattern) for pattern in patterns)
+
+
+def apply_filters(diagnostics: Iterable[Diagnostic], config: Config) -> list[Diagnostic]:
+    """Keep what ``select``/``ignore`` allow, at most ``max_errors`` per file."""
+    kept: list[Diagnostic] = []
+    per_file: dict[str, int] = defaultdict(int)
+    for diagnostic in diagnostics:
+        if config.select and not matches(diagnostic.code, config.select):
+            continue
+        if config.ignore and matches(diagnostic.code, config.ignore):
+            continue
+        if config.max_errors is not None and per_file[diagnostic.path] >= config.max_errors:
+            continue
+        per_file[diagnostic.path] += 1
+        kept.append(diagnostic)
+    return kept
+
+
+def by_file(diagnostics: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    """Diagnostics grouped by path, in path order."""
+    grouped: dict[str, list[Diagnostic]] = defaultdict(list)
+    for diagnostic in diagnostics:
+        grouped[diagnostic.path].append(diagnostic)
+    return dict(sorted(grouped.items()))
+
+
+def count_by_code(diagnostics: Iterable[Diagnostic]) -> Mapping[tuple[str, str], int]:
+    """How many diagnostics per (linter, code), most frequent first."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for diagnostic in diagnostics:
+        counts[(diagnostic.linter, diagnostic.code)] += 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def select_linters(available: Mapping[str, Linter], config: Config) -> list[Linter]:
+    """The linters named in ``config.linters`` that are registered (blocked ones are not)."""
+    from stomper.errors import ConfigError
+
+    missing = [name for name in config.linters if name not in available]
+    blocked = [name for name in missing if name in config.disable]
+    unknown = [name for name in missing if name not in config.disable]
+    if unknown:
+        known = ", ".join(sorted(available)) or "none"
+        raise ConfigError(f"unknown linter {unknown[0]!r} in `linters` (registered: {known})")
+    return [available[name] for name in config.linters if name not in blocked]

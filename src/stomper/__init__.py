@@ -6,6 +6,7 @@ Importing it stays cheap: no langgraph, no rich.
 
 from __future__ import annotations
 
+from stomper.config import Config
 from stomper.errors import ConfigError, FatalError, LinterError, PluginError, ToolError, UsageError
 from stomper.hookspecs import hookimpl
 from stomper.tools import ToolResult, find_executable, run_tool
@@ -30,6 +31,7 @@ __all__ = [
     "Agent",
     "AgentKind",
     "ChangedPath",
+    "Config",
     "ConfigError",
     "Diagnostic",
     "FatalError",

@@ -189,4 +189,3 @@ def _own_version() -> str:
     from stomper import __version__
 
     return __version__
-

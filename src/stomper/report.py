@@ -59,9 +59,8 @@ def check_text(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
         for diagnostic in found:
             fixable = " [fixable]" if diagnostic.fixable else ""
             where = f"{diagnostic.line}:{diagnostic.column}"
-            lines.append(
-                f"  {where:>8}  {diagnostic.linter} {diagnostic.code}  {diagnostic.message}{fixable}"
-            )
+            code = f"{diagnostic.linter} {diagnostic.code}"
+            lines.append(f"  {where:>8}  {code}  {diagnostic.message}{fixable}")
             lines.extend(f"{'':>12}note: {note}" for note in diagnostic.notes)
     if lines:
         lines.append("")
@@ -69,15 +68,20 @@ def check_text(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _text_summary(diagnostics: Sequence[Diagnostic], files_checked: int) -> list[str]:
+def summary_line(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
+    """One sentence: how many problems in how many files, how many fixable."""
     if not diagnostics:
-        return [f"No problems found in {_plural(files_checked, 'file')}."]
+        return f"No problems found in {_plural(files_checked, 'file')}."
     files = len(by_file(diagnostics))
     fixable = sum(diagnostic.fixable for diagnostic in diagnostics)
-    lines = [
+    return (
         f"Found {_plural(len(diagnostics), 'problem')} in {_plural(files, 'file')} "
         f"({files_checked} checked); {fixable} fixable by ruff."
-    ]
+    )
+
+
+def _text_summary(diagnostics: Sequence[Diagnostic], files_checked: int) -> list[str]:
+    lines = [summary_line(diagnostics, files_checked)]
     for (linter, code), count in count_by_code(diagnostics).items():
         lines.append(f"  {count:>6}  {linter} {code}")
     return lines

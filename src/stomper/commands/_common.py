@@ -40,11 +40,17 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="block a plugin by name (repeatable)",
     )
-    parser.add_argument("--select", metavar="CODES", help="only these codes/prefixes, comma-separated")
+    parser.add_argument(
+        "--select", metavar="CODES", help="only these codes/prefixes, comma-separated"
+    )
     parser.add_argument("--error-type", dest="select", help=argparse.SUPPRESS)
-    parser.add_argument("--ignore", metavar="CODES", help="never these codes/prefixes, comma-separated")
+    parser.add_argument(
+        "--ignore", metavar="CODES", help="never these codes/prefixes, comma-separated"
+    )
     parser.add_argument("--max-files", type=int, metavar="N", help="handle at most N files")
-    parser.add_argument("--max-errors", type=int, metavar="N", help="at most N diagnostics per file")
+    parser.add_argument(
+        "--max-errors", type=int, metavar="N", help="at most N diagnostics per file"
+    )
     parser.add_argument(
         "--linters", metavar="NAMES", help="linters to run, comma-separated (default: config)"
     )
@@ -64,7 +70,11 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     legacy = {"--file": "FILE", "--files": "FILES", "--directory": "DIR", "--pattern": "GLOB"}
     for flag, metavar in legacy.items():
         parser.add_argument(
-            flag, dest="legacy_paths", action="append", default=[], metavar=metavar,
+            flag,
+            dest="legacy_paths",
+            action="append",
+            default=[],
+            metavar=metavar,
             help=argparse.SUPPRESS,
         )
     parser.add_argument(
@@ -76,7 +86,8 @@ def selection(args: argparse.Namespace) -> Selection:
     """The selection the user asked for on the command line."""
     paths = list(args.paths)
     for item in args.legacy_paths:
-        paths.extend(part for part in item.split(",") if part) if "," in item else paths.append(item)
+        # The earlier tool took comma-separated lists in --files.
+        paths.extend(part for part in item.split(",") if part)
     return Selection(tuple(paths), args.staged, args.changed, args.since)
 
 

@@ -185,3 +185,20 @@ def test_notification_hooks_never_raise(tmp_path: Path) -> None:
 
     plugins.file_done(FileResult("a.py", "fixed"))
     assert seen == ["done"]
+
+
+def readme_plugin_example() -> str:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("# stomper_noprint.py")
+    return readme[start : readme.index("```", start)]
+
+
+def test_the_readme_plugin_example_works(repo: GitRepo, site: Path) -> None:
+    install_distribution(site, "stomper-noprint", "stomper_noprint", readme_plugin_example())
+    repo.write("pyproject.toml", '[tool.stomper]\nlinters = ["noprint"]\n')
+    repo.write("app.py", 'def main() -> None:\n    print("hi")\n')
+    repo.commit("app")
+    result = run_stomper(repo.path, "check", "--format", "json", site=site)
+    assert result.returncode == 1, result.stderr
+    found = json.loads(result.stdout)["diagnostics"]
+    assert [(d["code"], d["line"], d["column"]) for d in found] == [("NP001", 2, 5)]

@@ -93,7 +93,7 @@ def test_third_party_linter_is_listed_and_runs(todo_repo: GitRepo, site: Path) -
     assert checked.returncode == 1, checked.stderr
     report = json.loads(checked.stdout)
     assert [(d["code"], d["path"], d["line"], d["column"]) for d in report["diagnostics"]] == [
-        ("TD001", "app.py", 1, 8)
+        ("TD001", "app.py", 1, 10)
     ]
 
 

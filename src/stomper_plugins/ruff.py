@@ -1,1 +1,108 @@
-"""Built-in plugin ``ruff``: the ruff linter (being written)."""
+"""Built-in plugin ``ruff``: ruff's lint rules as a stomper linter.
+
+Runs ``ruff check --output-format json --no-fix --force-exclude`` from the project's
+environment and turns its JSON into :class:`stomper.Diagnostic` objects. Options come from
+``[tool.stomper.plugins.ruff]``: ``executable`` (path or name of the ruff to run) and ``args``
+(extra arguments, e.g. ``["--preview"]``); the user's own ruff configuration applies as usual.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from stomper import Diagnostic, LinterError, hookimpl
+from stomper_plugins._cli_linter import PathMap, ToolOptions, path_arguments, run, summary
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from stomper import Linter
+    from stomper.config import Config
+
+NAME = "ruff"
+# --no-fix: a linter only reports; the ruff-fix agent edits. --force-exclude: stomper's own
+# include/exclude already chose these files, but the user's ruff `exclude` (generated or
+# vendored code) says "ruff must not judge these", and ruff ignores it for explicitly named
+# files unless told to; honouring it keeps stomper in step with `ruff check .` and with the
+# usual ruff pre-commit hook, so stomper never "fixes" a file ruff was told to leave alone.
+COMMAND = ("check", "--output-format", "json", "--no-fix", "--force-exclude")
+# Syntax errors: code "invalid-syntax" today, null in older ruff, E999 before that.
+SYNTAX_CODES = (None, "E999", "invalid-syntax")
+
+
+@hookimpl
+def stomper_register_linters(register: Callable[[Linter], None], config: Config) -> None:
+    """Register the ``ruff`` linter."""
+    register(RuffLinter(config))
+
+
+class RuffLinter:
+    """ruff as a :class:`stomper.Linter`. It judges each file alone: not ``project_wide``.
+
+    ``fixable`` is true when ruff offers a safe fix, or an unsafe one while ``unsafe_fixes``
+    is on: exactly what the ``ruff-fix`` agent will apply. Display-only fixes never count.
+    Positions are 1-based, ``end_column`` exclusive, as ruff prints them. A file ruff cannot
+    read or decode (non-UTF-8) comes back as ruff's own E902 diagnostic.
+    """
+
+    name = NAME
+    project_wide = False
+
+    def __init__(self, config: Config) -> None:
+        self.options = ToolOptions(NAME, config.plugin_options(NAME))
+        self.fix_applicability = ("safe", "unsafe") if config.unsafe_fixes else ("safe",)
+
+    def lint(self, root: Path, paths: Sequence[str]) -> list[Diagnostic]:
+        """Diagnostics for the files among ``paths`` (POSIX, relative to ``root``).
+
+        A missing ruff, a crash (exit code other than 0 or 1) or output that is not ruff's
+        JSON is a :class:`stomper.LinterError`, never an empty list.
+        """
+        if not paths:
+            return []
+        program = self.options.program()
+        with path_arguments(paths) as path_args:
+            argv = [program, *COMMAND, *self.options.args, "--", *path_args]
+            result = run(NAME, argv, root)
+        if result.returncode not in (0, 1):
+            raise LinterError(NAME, f"exited with {result.returncode}: {summary(result.stderr)}")
+        locate = PathMap(root, paths)
+        found = (self._diagnostic(item, locate) for item in _parse(result.stdout, result.stderr))
+        return [diagnostic for diagnostic in found if diagnostic is not None]
+
+    def _diagnostic(self, item: Mapping[str, Any], locate: PathMap) -> Diagnostic | None:
+        path = locate(str(item.get("filename", "")))
+        if path is None:
+            return None
+        code = item.get("code")
+        start = item.get("location") or {}
+        end = item.get("end_location") or {}
+        fix = item.get("fix") or {}
+        url = item.get("url")
+        return Diagnostic(
+            linter=NAME,
+            path=path,
+            line=max(int(start.get("row") or 1), 1),
+            column=max(int(start.get("column") or 1), 1),
+            code="invalid-syntax" if code in SYNTAX_CODES else str(code),
+            message=str(item.get("message", "")),
+            end_line=end.get("row"),
+            end_column=end.get("column"),
+            fixable=fix.get("applicability") in self.fix_applicability,
+            url=url if isinstance(url, str) else None,
+            severity="warning" if item.get("severity") == "warning" else "error",
+        )
+
+
+def _parse(stdout: bytes, stderr: bytes) -> list[Mapping[str, Any]]:
+    """ruff's JSON array of diagnostics; anything else is a :class:`LinterError`."""
+    try:
+        items = json.loads(stdout)
+    except ValueError as error:
+        raise LinterError(NAME, f"output is not JSON ({error}): {summary(stderr)}") from error
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise LinterError(NAME, f"output is not a JSON list of objects: {summary(stdout)}")
+    return items

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from stomper.agent_process import ProcessResult, agent_env, run_agent_process
 from stomper.config import Config
-from stomper.config import Config
 from stomper.errors import ConfigError, FatalError, LinterError, PluginError, ToolError, UsageError
 from stomper.hookspecs import hookimpl
 from stomper.prompts import PROMPT_VERSION, build_prompt, system_prompt
@@ -40,7 +39,6 @@ __all__ = [
     "Agent",
     "AgentKind",
     "ChangedPath",
-    "Config",
     "Config",
     "ConfigError",
     "Diagnostic",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 import pluggy
 
 from stomper import hookspecs
-from stomper.errors import PluginError
+from stomper.errors import FatalError, PluginError
 
 if TYPE_CHECKING:
     from stomper.config import Config
@@ -102,7 +102,7 @@ class Plugins:
 
         try:
             hook(register=register, config=config)
-        except PluginError:
+        except FatalError:
             raise
         except Exception as error:
             raise PluginError(f"a plugin failed while registering {role}s: {error!r}") from error

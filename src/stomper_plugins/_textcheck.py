@@ -1,0 +1,143 @@
+"""Pure comparisons of a candidate file's bytes with the original, for the built-in validators.
+
+Everything works on bytes: a file may be in any encoding a coding declaration names, and
+line endings, a BOM and the final newline must be seen exactly as they are on disk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from difflib import SequenceMatcher
+from typing import NamedTuple
+
+# A line an AI writes instead of code it did not reproduce. Only comment or ellipsis lines
+# count, so ordinary code that mentions "existing" or "unchanged" never matches.
+_PLACEHOLDER_LINE = re.compile(rb"^\s*(#|\.\.\.|//)")
+_PLACEHOLDER_PHRASE = re.compile(
+    rb"rest of|(existing|remaining|previous|original|other) (code|implementation|methods|"
+    rb"functions|imports|content|lines)|unchanged|omitted|for brevity|same as (before|above)|"
+    rb"as before|(code|implementation) (goes )?here",
+    re.IGNORECASE,
+)
+
+# Comments and decorators that silence a linter instead of fixing what it reports. Formatter
+# pragmas (`# fmt: off`) and coverage pragmas are left out: they hide no diagnostic.
+SUPPRESSIONS: dict[str, re.Pattern[bytes]] = {
+    name: re.compile(pattern, re.IGNORECASE)
+    for name, pattern in {
+        "# noqa": rb"#\s*noqa\b",
+        "# ruff: noqa": rb"#\s*ruff\s*:\s*noqa\b",
+        "# flake8: noqa": rb"#\s*flake8\s*:\s*noqa\b",
+        "# type: ignore": rb"#\s*type\s*:\s*ignore\b",
+        "# pyright: ignore": rb"#\s*pyright\s*:\s*(ignore|basic)\b",
+        "# pyre-ignore": rb"#\s*pyre-(ignore|fixme)\b",
+        "# pylint: disable": rb"#\s*pylint\s*:\s*disable\b",
+        "# mypy: ignore-errors": rb"#\s*mypy\s*:\s*(ignore-errors|disable-error-code)\b",
+        "# nosec": rb"#\s*nosec\b",
+        "@no_type_check": rb"@\s*(typing\.)?no_type_check\b",
+    }.items()
+}
+
+
+class LineChanges(NamedTuple):
+    """How a candidate differs from the original, line by line."""
+
+    changed: int
+    """Lines changed: the larger of lines removed and lines added, so a moved line (an
+    import sorted into place) counts once, and a rewritten line once."""
+    removed_at_end: int
+    """Original lines missing from the end of the file, as a cut-off candidate loses them."""
+    endings_changed: int
+    """Lines whose text is untouched but whose line ending changed (CRLF to LF or back)."""
+    first_ending_change: tuple[int, bytes, bytes] | None
+    """The first such line: its 1-based number in the original, old and new ending."""
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """The lines of ``data``, each with its own line ending (``\\n``, ``\\r\\n`` or ``\\r``)."""
+    return data.splitlines(keepends=True)
+
+
+def line_changes(original: Sequence[bytes], candidate: Sequence[bytes]) -> LineChanges:
+    """Compare two files' lines by text, then look at the endings of the lines kept."""
+    old = [line.rstrip(b"\r\n") for line in original]
+    new = [line.rstrip(b"\r\n") for line in candidate]
+    removed = added = removed_at_end = endings = 0
+    first: tuple[int, bytes, bytes] | None = None
+    for tag, old_start, old_end, new_start, new_end in _opcodes(old, new):
+        if tag != "equal":
+            removed += old_end - old_start
+            added += new_end - new_start
+            if old_end == len(old):
+                removed_at_end = max(0, (old_end - old_start) - (new_end - new_start))
+            continue
+        for offset in range(old_end - old_start):
+            before = _ending(original[old_start + offset])
+            after = _ending(candidate[new_start + offset])
+            # A missing ending is the last line's; adding one there is what W292 fixes.
+            if before and after and before != after:
+                endings += 1
+                if first is None:
+                    first = (old_start + offset + 1, before, after)
+    return LineChanges(max(removed, added), removed_at_end, endings, first)
+
+
+def new_lines(
+    original: Sequence[bytes], candidate: Sequence[bytes], wanted: Callable[[bytes], object]
+) -> list[tuple[int, bytes]]:
+    """Candidate lines matching ``wanted`` beyond those the original already had (multiset).
+
+    Returns ``(line number, stripped text)`` pairs, so a moved line is not counted as new.
+    """
+    available = Counter(line.strip() for line in original if wanted(line))
+    found = []
+    for number, line in enumerate(candidate, start=1):
+        if not wanted(line):
+            continue
+        text = line.strip()
+        if available[text] > 0:
+            available[text] -= 1
+        else:
+            found.append((number, text))
+    return found
+
+
+def is_placeholder(line: bytes) -> bool:
+    """Whether ``line`` is a comment or ellipsis standing in for code left out."""
+    return bool(_PLACEHOLDER_LINE.match(line) and _PLACEHOLDER_PHRASE.search(line))
+
+
+def suppression_counts(data: bytes) -> Counter[str]:
+    """How often each kind of suppression occurs in ``data``."""
+    return Counter({name: len(pattern.findall(data)) for name, pattern in SUPPRESSIONS.items()})
+
+
+def show(text: bytes, limit: int = 80) -> str:
+    """``text`` decoded for a message, shortened to ``limit`` characters."""
+    decoded = text.decode("utf-8", errors="replace")
+    return decoded if len(decoded) <= limit else decoded[: limit - 3] + "..."
+
+
+def _ending(line: bytes) -> bytes:
+    return line[len(line.rstrip(b"\r\n")) :]
+
+
+def _opcodes(old: list[bytes], new: list[bytes]) -> Iterator[tuple[str, int, int, int, int]]:
+    """``SequenceMatcher`` opcodes for the two files, in order.
+
+    Common head and tail are trimmed before the (quadratic in the worst case) matcher, since a
+    fix usually touches a few lines in the middle of a long file.
+    """
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    yield "equal", 0, head, 0, head
+    matcher = SequenceMatcher(None, old[head : len(old) - tail], new[head : len(new) - tail])
+    for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
+        yield tag, head + old_start, head + old_end, head + new_start, head + new_end
+    yield "equal", len(old) - tail, len(old), len(new) - tail, len(new)

@@ -8,6 +8,7 @@ through :func:`git_env`, which removes them, and pins the options that change ou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -111,7 +112,14 @@ async def agit(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    stdout, stderr = await process.communicate(stdin)
+    try:
+        stdout, stderr = await process.communicate(stdin)
+    except BaseException:
+        # Cancelled: a git left running would go on writing (into a sandbox being removed).
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await asyncio.shield(process.wait())
+        raise
     returncode = process.returncode if process.returncode is not None else -1
     if check and returncode != 0:
         raise ToolError(_failure(args, returncode, stderr))

@@ -1,0 +1,281 @@
+"""Writing proven fixes back to the user's work tree, and committing them one file at a time.
+
+Both run under one lock in the git common dir (``stomper/apply.lock``), shared by threads and
+processes, so two stomper runs never interleave their writes or commits.
+
+Writing back is a compare-and-swap: the file is replaced only while its bytes still equal the
+snapshot's, atomically (temporary file beside it, fsync, rename, mode kept).
+
+A commit holds exactly the one path, on top of the current HEAD, made with a temporary index and
+``commit-tree`` (no hooks run, the user's staged changes stay out), and HEAD moves by a
+compare-and-swap ``update-ref``. The user's index then changes in that one entry only, written
+the way git writes it (under ``index.lock``). Refused, with the reason, when: HEAD is unborn
+(stomper does not make a repository's first commit) or detached (the commit would be easy to
+lose); a merge, rebase, cherry-pick, revert or bisect is in progress; the path is untracked, has
+staged changes, or had uncommitted edits at the snapshot (the commit would carry them); the work
+tree no longer holds the fix; the index is locked; HEAD moved meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+from stomper.errors import ToolError
+from stomper.git import git, git_env
+from stomper.locks import file_lock
+from stomper.snapshot import Snapshot, snapshot_bytes
+
+__all__ = ["CommitOutcome", "WriteOutcome", "commit_file", "write_back"]
+
+CONFLICT = "conflict: file changed since the snapshot"
+_NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+_IN_PROGRESS = {
+    "MERGE_HEAD": "a merge",
+    "rebase-merge": "a rebase",
+    "rebase-apply": "a rebase or am",
+    "CHERRY_PICK_HEAD": "a cherry-pick",
+    "REVERT_HEAD": "a revert",
+    "BISECT_LOG": "a bisect",
+}
+
+
+class WriteOutcome(NamedTuple):
+    """Whether the fix reached the work tree; ``reason`` says why not."""
+
+    written: bool
+    reason: str = ""
+
+
+class CommitOutcome(NamedTuple):
+    """The commit made for one fixed file, or None and why not."""
+
+    commit: str | None
+    reason: str = ""
+
+
+def _apply_lock(snapshot: Snapshot) -> Path:
+    return snapshot.common_dir / "stomper" / "apply.lock"
+
+
+def _target(root: Path, path: str) -> Path | None:
+    """``root/path`` when it stays inside the repository without following a symlink."""
+    parts = Path(path).parts
+    if not parts or Path(path).is_absolute() or ".." in parts or parts[0] == ".git":
+        return None
+    target = root.joinpath(*parts)
+    real_parent = Path(os.path.realpath(target.parent))
+    if not real_parent.is_relative_to(Path(os.path.realpath(root))):
+        return None
+    return target
+
+
+def _read_no_follow(target: Path) -> tuple[bytes, int] | None:
+    """The file's bytes and permission bits; None when missing or not a regular file."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            return None
+        return handle.read(), stat.S_IMODE(mode)
+
+
+def write_back(snapshot: Snapshot, path: str, new: bytes) -> WriteOutcome:
+    """Replace ``path`` in the user's work tree by ``new`` if it still holds the snapshot's
+    bytes. Never follows a symlink; never leaves a half-written file."""
+    target = _target(snapshot.root, path)
+    if target is None:
+        return WriteOutcome(False, f"refused: {path} is outside the repository")
+    try:
+        original = snapshot_bytes(snapshot, path)
+    except FileNotFoundError:
+        return WriteOutcome(False, f"refused: {path} is not a regular file in the snapshot")
+    with file_lock(_apply_lock(snapshot), what="stomper write-back lock"):
+        current = _read_no_follow(target)
+        if current is None:
+            return WriteOutcome(False, f"refused: {path} is missing or not a regular file")
+        if current[0] != original:
+            return WriteOutcome(False, CONFLICT)
+        if new == original:
+            return WriteOutcome(True)
+        try:
+            _replace_atomically(target, new, current[1])
+        except OSError as error:
+            return WriteOutcome(False, f"write failed: {error.strerror or error}")
+    return WriteOutcome(True)
+
+
+def _replace_atomically(target: Path, content: bytes, mode: int) -> None:
+    fd, temp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".stomper", dir=target.parent
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def commit_file(snapshot: Snapshot, path: str, content: bytes, message: str) -> CommitOutcome:
+    """Commit ``path`` = ``content`` (and nothing else) on top of the current HEAD."""
+    try:
+        with file_lock(_apply_lock(snapshot), what="stomper commit lock"):
+            return _commit_locked(snapshot, path, content, message)
+    except ToolError as error:
+        return CommitOutcome(None, f"not committed: {error}")
+
+
+def _git_path(root: Path, name: str) -> Path:
+    found = Path(os.fsdecode(git(root, "rev-parse", "--git-path", name).rstrip(b"\n")))
+    return found if found.is_absolute() else root / found
+
+
+def _refusal(snapshot: Snapshot, path: str, content: bytes) -> str | None:
+    root = snapshot.root
+    if git(root, "symbolic-ref", "-q", "HEAD", check=False).strip() == b"":
+        return "detached HEAD"
+    if not git(root, "rev-parse", "-q", "--verify", "HEAD", check=False).strip():
+        return "no commit yet (stomper does not make a repository's first commit)"
+    for name, what in _IN_PROGRESS.items():
+        if _git_path(root, name).exists():
+            return f"{what} is in progress"
+    target = _target(root, path)
+    current = _read_no_follow(target) if target is not None else None
+    if current is None or current[0] != content:
+        return "the work tree no longer holds the fix"
+    return None
+
+
+def _commit_locked(snapshot: Snapshot, path: str, content: bytes, message: str) -> CommitOutcome:
+    root = snapshot.root
+    refusal = _refusal(snapshot, path, content)
+    if refusal is not None:
+        return CommitOutcome(None, f"not committed: {refusal}")
+    head = git(root, "rev-parse", "--verify", "HEAD^{commit}").decode().strip()
+    head_entry = _tree_entry(root, head, path)
+    if head_entry is None:
+        return CommitOutcome(None, "not committed: the file is not tracked in HEAD")
+    if _clean_hash(root, path, snapshot_bytes(snapshot, path), write=False) != head_entry[1]:
+        return CommitOutcome(None, "not committed: the file had uncommitted edits")
+    index_path = _git_path(root, "index")
+    lock_path = index_path.with_name(index_path.name + ".lock")
+    try:
+        # Holding index.lock the way git does keeps every git process off the index while
+        # HEAD moves; a foreign lock is never removed, only reported.
+        lock_fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        return CommitOutcome(None, "not committed: the index is locked by another git process")
+    committed = False
+    try:
+        if _stage_entries(root, path) != [f"{head_entry[0]} {head_entry[1]} 0"]:
+            return CommitOutcome(None, "not committed: the file has staged changes")
+        entry = f"{head_entry[0]},{_clean_hash(root, path, content, write=True)},{path}"
+        # The new index waits in index.lock; it replaces the index only once HEAD has moved.
+        _write_index_entry(snapshot, index_path, lock_fd, entry)
+        commit = _commit_and_move_head(snapshot, entry, message, head)
+        if commit is None:
+            return CommitOutcome(None, "not committed: HEAD moved meanwhile")
+        committed = True
+        os.replace(lock_path, index_path)
+        return CommitOutcome(commit)
+    finally:
+        os.close(lock_fd)
+        if not committed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock_path)
+
+
+def _tree_entry(root: Path, commit: str, path: str) -> tuple[str, str] | None:
+    env = git_env(None, GIT_LITERAL_PATHSPECS="1")
+    out = git(root, "ls-tree", "-z", "--full-tree", commit, "--", path, env=env)
+    for record in out.split(b"\0"):
+        meta, _, name = record.partition(b"\t")
+        if os.fsdecode(name) == path and meta.startswith(b"100"):
+            mode, _kind, sha = meta.decode().split()
+            return mode, sha
+    return None
+
+
+def _stage_entries(root: Path, path: str) -> list[str]:
+    env = git_env(None, GIT_LITERAL_PATHSPECS="1")
+    out = git(root, "ls-files", "-s", "-z", "--", path, env=env)
+    return [record.partition(b"\t")[0].decode() for record in out.split(b"\0") if record]
+
+
+def _clean_hash(root: Path, path: str, data: bytes, *, write: bool) -> str:
+    """The blob id ``git add`` would give ``data`` at ``path`` (the user's eol and filters)."""
+    args = ("hash-object", *(("-w",) if write else ()), f"--path={path}", "--stdin")
+    return git(root, *args, stdin=data).decode().strip()
+
+
+def _scratch(snapshot: Snapshot, name: str) -> Path:
+    """A scratch file in the run's record, so a crash leaves nothing :func:`clean_leftovers`
+    would not find."""
+    run_dir = snapshot.common_dir / "stomper" / "runs" / snapshot.run_id
+    if not run_dir.is_dir():
+        raise ToolError(f"run {snapshot.run_id} was already released")
+    return run_dir / name
+
+
+def _commit_and_move_head(snapshot: Snapshot, entry: str, message: str, head: str) -> str | None:
+    """Commit HEAD's tree with ``entry`` (mode,blob,path) in; move HEAD there if still ``head``."""
+    root = snapshot.root
+    tree_index = _scratch(snapshot, "commit-index")
+    env = git_env(None, GIT_INDEX_FILE=str(tree_index))
+    try:
+        git(root, "read-tree", head, env=env)
+        git(root, "update-index", "--cacheinfo", entry, env=env)
+        tree = git(root, "write-tree", env=env).decode().strip()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tree_index.unlink()
+    commit = (
+        git(root, *_NO_HOOKS, "commit-tree", tree, "-p", head, stdin=message.encode())
+        .decode()
+        .strip()
+    )
+    subject = message.splitlines()[0] if message.strip() else "stomper fix"
+    # No hooks: a failing reference-transaction hook would veto the move.
+    moved = git(root, *_NO_HOOKS, "update-ref", "-m", f"stomper: {subject}", "HEAD", commit, head,
+                check=False)  # fmt: skip
+    del moved  # the compare-and-swap either happened or not: HEAD tells
+    return commit if _resolve(root, "HEAD") == commit else None
+
+
+def _resolve(root: Path, rev: str) -> str:
+    return git(root, "rev-parse", "-q", "--verify", rev, check=False).decode().strip()
+
+
+def _write_index_entry(snapshot: Snapshot, index_path: Path, lock_fd: int, entry: str) -> None:
+    """Put the user's index, changed in ``entry`` only, into the held ``index.lock``."""
+    root = snapshot.root
+    copy = _scratch(snapshot, "user-index")
+    try:
+        copy.write_bytes(index_path.read_bytes() if index_path.exists() else b"")
+        env = git_env(None, GIT_INDEX_FILE=str(copy))
+        git(root, "-c", "core.splitIndex=false", "update-index", "--cacheinfo", entry, env=env)
+        updated = memoryview(copy.read_bytes())
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            copy.unlink()
+    while updated:
+        updated = updated[os.write(lock_fd, updated) :]
+    os.fsync(lock_fd)

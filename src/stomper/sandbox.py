@@ -1,0 +1,274 @@
+"""Per-file sandboxes: pristine, complete copies of the snapshot, outside the user's work tree.
+
+Mechanism (chosen by measurement, see ``benchmarks/sandbox_cost.py``): a pool of at most
+``size`` sandboxes per run, each a full checkout of the snapshot made once and reset between
+files by rewriting only the paths the last file touched. A sandbox is not a linked worktree of
+the user's repository but a private git directory (objects borrowed through
+``objects/info/alternates``) beside a work tree, both under ``$TMPDIR/stomper-<run>-*``:
+
+- nothing is added to the user's ``.git`` (no ``worktrees/`` entry, no lock to serialise), and an
+  agent's ``git commit``, ``git stash`` or ``git branch -f`` in a sandbox cannot reach the
+  user's refs;
+- its ``info/attributes`` unsets every converting attribute (eol, filters, LFS, ident,
+  encodings), so sandbox files hold exactly the snapshot's bytes, which are the user's bytes.
+
+Untracked tool caches are not changes: ``__pycache__``, ``.pytest_cache`` and ``.hypothesis``
+are ignored and deleted on reset; the ``keep`` directories (``.mypy_cache``, ``.ruff_cache``)
+are ignored and kept, so checks stay warm from file to file. Any other new file, ignored by
+``.gitignore`` or not (``.env``), is a change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import logging
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import NamedTuple
+
+from stomper.errors import ToolError
+from stomper.git import agit
+from stomper.sandbox_tree import (
+    ENV,
+    KEEP_DIRS,
+    git_dir,
+    remove,
+    sandbox_git,
+    scan,
+    undo,
+    verify_undone,
+    write_git_dir,
+)
+from stomper.snapshot import (
+    Snapshot,
+    clean_leftovers,
+    record_temp_dir,
+    release_snapshot,
+    snapshot_bytes,
+    take_snapshot,
+)
+from stomper.types import ChangedPath
+
+__all__ = [
+    "Sandbox",
+    "Sandboxes",
+    "Snapshot",
+    "changed_paths",
+    "clean_leftovers",
+    "release_snapshot",
+    "reset_path",
+    "reset_sandbox",
+    "snapshot_bytes",
+    "take_snapshot",
+]
+
+log = logging.getLogger(__name__)
+
+
+class Sandbox(NamedTuple):
+    """A directory holding the whole project at the snapshot, for one file's attempts."""
+
+    id: str
+    root: Path
+    snapshot: Snapshot
+
+
+async def changed_paths(
+    sandbox: Sandbox, *, keep: Sequence[str] = KEEP_DIRS
+) -> tuple[ChangedPath, ...]:
+    """Every path where the sandbox differs from the snapshot: modified, added (untracked or
+    ignored, reported as a directory ``new/`` when a whole directory is new), deleted, mode,
+    type (file <-> symlink); ``.git`` when the sandbox's git link or config was rewritten.
+    A rename shows as a deletion plus an addition. Tool caches are not changes (see above)."""
+    return (await scan(sandbox.root, sandbox.snapshot, keep)).changes
+
+
+async def reset_sandbox(sandbox: Sandbox, *, keep: Sequence[str] = KEEP_DIRS) -> None:
+    """Bring the sandbox back to the snapshot, touching only what differs; :class:`ToolError`
+    when it is still not pristine afterwards (then the sandbox must be thrown away)."""
+    root, snapshot = sandbox.root, sandbox.snapshot
+    found = await scan(root, snapshot, keep)
+    if found.clean:
+        return
+    await undo(root, snapshot, found)
+    if not await verify_undone(root, snapshot, found):
+        raise ToolError(f"sandbox {sandbox.id} could not be reset ({found.changes[:3]})")
+
+
+async def reset_path(sandbox: Sandbox, path: str) -> None:
+    """Put one path back as it is in the snapshot (deleted when the snapshot lacks it);
+    ``.git`` restores the sandbox's git link and configuration."""
+    root, snapshot = sandbox.root, sandbox.snapshot
+    if path == ".git":
+        await asyncio.to_thread(write_git_dir, root, snapshot)
+        return
+    await asyncio.to_thread(remove, root / path)
+    # Fails harmlessly when the snapshot has no such path: then removing it was the reset.
+    await agit(root, *sandbox_git(root), "checkout", "-q", snapshot.commit, "--", path,
+               env=ENV, check=False)  # fmt: skip
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def _uncancellable(work: Callable[[], None]) -> None:
+    """Run ``work`` in a thread; if we are cancelled meanwhile, wait for it all the same, so
+    cleanup is finished (not half done) when the cancellation propagates."""
+    loop = asyncio.get_running_loop()
+    finished = loop.create_future()
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            loop.call_soon_threadsafe(_set_done, finished)
+
+    worker = threading.Thread(target=run, name="stomper-cleanup", daemon=True)
+    worker.start()
+    try:
+        await asyncio.shield(finished)
+    except asyncio.CancelledError:
+        worker.join()
+        raise
+
+
+class Sandboxes:
+    """A pool of at most ``size`` sandboxes of one snapshot, made on demand and reused.
+
+    ``keep`` names untracked cache directories that survive between files (and are not
+    changes); ``seed`` names directories of the user's tree (e.g. ``.mypy_cache``) copied into
+    each new sandbox, so the first check there is warm. Use as ``async with``; :meth:`close`
+    removes every sandbox and the run's temporary directory.
+    """
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        *,
+        size: int,
+        keep: Sequence[str] = KEEP_DIRS,
+        seed: Sequence[str] = (),
+    ) -> None:
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        if not set(seed) <= set(keep):
+            raise ValueError("every seed directory must also be kept")
+        self._snapshot = snapshot
+        self._keep = tuple(keep)
+        self._seed = tuple(seed)
+        self._free_slots = asyncio.Semaphore(size)
+        self._idle: list[Path] = []
+        self._busy: dict[str, Path] = {}
+        self._numbers = itertools.count(1)
+        self._base: Path | None = None
+        self._base_lock = asyncio.Lock()
+        self._closed = False
+
+    async def acquire(self, label: str) -> Sandbox:
+        """A pristine sandbox at the snapshot; waits while ``size`` are in use."""
+        if self._closed:
+            raise RuntimeError("sandboxes are closed")
+        await self._free_slots.acquire()
+        try:
+            root = self._idle.pop() if self._idle else await self._create()
+        except BaseException:
+            self._free_slots.release()
+            raise
+        sandbox = Sandbox(f"{root.name}-{next(self._numbers)}", root, self._snapshot)
+        self._busy[sandbox.id] = root
+        log.debug("sandbox %s at %s for %s", sandbox.id, root, label)
+        return sandbox
+
+    async def release(self, sandbox: Sandbox) -> None:
+        """Reset the sandbox for the next file, or destroy it if that fails. Idempotent."""
+        root = self._busy.pop(sandbox.id, None)
+        if root is None:
+            return
+        try:
+            await reset_sandbox(sandbox, keep=self._keep)
+        except (ToolError, OSError) as error:
+            log.warning("discarding sandbox %s: %s", sandbox.id, error)
+            await _uncancellable(lambda: _remove_pair(root))
+        else:  # cancelled mid-reset it is never reused; close() removes it with the rest
+            if not self._closed:
+                self._idle.append(root)
+        finally:
+            self._free_slots.release()
+
+    @asynccontextmanager
+    async def open(self, label: str) -> AsyncIterator[Sandbox]:
+        """:meth:`acquire` + :meth:`release`, on every way out of the block."""
+        sandbox = await self.acquire(label)
+        try:
+            yield sandbox
+        finally:
+            await self.release(sandbox)
+
+    async def close(self) -> None:
+        """Remove every sandbox (busy ones too) and the run's temporary directory."""
+        self._closed = True
+        self._idle.clear()
+        self._busy.clear()
+        base, self._base = self._base, None
+        if base is not None:
+            await _uncancellable(lambda: shutil.rmtree(base, ignore_errors=True))
+
+    async def __aenter__(self) -> Sandboxes:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _create(self) -> Path:
+        # Threads here run to the end even when we are cancelled (_uncancellable): a thread
+        # still writing after close() would leave files behind.
+        snapshot = self._snapshot
+        async with self._base_lock:  # concurrent first acquires must share one directory
+            if self._base is None:
+                base = _base_path(snapshot)
+                self._base = base  # before it exists, so close() removes it whatever happens
+                await _uncancellable(lambda: _make_base(snapshot, base))
+        root = self._base / f"sb{next(self._numbers)}"
+        await _uncancellable(lambda: write_git_dir(root, snapshot))
+        await agit(root, *sandbox_git(root), "read-tree", "--reset", "-u", snapshot.commit,
+                   env=ENV)  # fmt: skip
+        for name in self._seed:
+            source = snapshot.root / name
+            if source.is_dir() and not source.is_symlink():
+                await _uncancellable(functools.partial(_copy_tree, source, root / name))
+        return root
+
+
+def _base_path(snapshot: Snapshot) -> Path:
+    name = f"stomper-{snapshot.run_id}-{secrets.token_hex(4)}"
+    return Path(tempfile.gettempdir()).resolve() / name
+
+
+def _make_base(snapshot: Snapshot, base: Path) -> None:
+    """The run's temporary directory, recorded before it exists so a crash cannot orphan it."""
+    record_temp_dir(snapshot, base)
+    base.mkdir(mode=0o700)
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    shutil.copytree(source, target, symlinks=True)
+
+
+def _remove_pair(root: Path) -> None:
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(git_dir(root), ignore_errors=True)

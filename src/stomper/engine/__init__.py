@@ -1,0 +1,115 @@
+"""The fixing engine: a LangGraph run over the files, each fixed and proven in its own sandbox.
+
+:func:`run_fix` is the entry point; it returns a :class:`FixRun` and prints nothing (the
+command decides what the user sees, through ``on_file_done`` and the returned results).
+Importing this package imports langgraph, so commands import it only when they run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from stomper.diagnostics import select_linters
+from stomper.engine.context import (
+    FileDone,
+    FixContext,
+    RunResources,
+    resolve_chain,
+    select_validators,
+    with_agent,
+)
+from stomper.engine.graph import build_run_graph
+from stomper.prompts import load_template
+
+if TYPE_CHECKING:
+    from stomper.config import Config
+    from stomper.plugins import Plugins
+    from stomper.types import Diagnostic, FileResult
+
+__all__ = ["FixRun", "run_fix", "with_agent"]
+
+
+class FixRun(NamedTuple):
+    """What a run did: one result per file that had diagnostics, and the run's account."""
+
+    results: tuple[FileResult, ...]
+    baseline: tuple[Diagnostic, ...]
+    files_checked: int
+    notes: tuple[str, ...]
+    removed: tuple[str, ...]
+    exit_code: int
+    dry_run: bool
+
+    @property
+    def remaining(self) -> tuple[Diagnostic, ...]:
+        """Every diagnostic still present after the run (or after the fixes, in a dry run)."""
+        return tuple(diagnostic for result in self.results for diagnostic in result.remaining)
+
+
+async def run_fix(
+    root: Path,
+    config: Config,
+    plugins: Plugins,
+    files: Sequence[str],
+    *,
+    dry_run: bool = False,
+    on_file_done: FileDone | None = None,
+) -> FixRun:
+    """Fix ``files`` (relative POSIX paths) under ``root``, at most ``max_parallel_files`` at once.
+
+    Fixes are written back and committed as ``config`` says, unless ``dry_run``. The snapshot
+    and every sandbox are released before this returns, whatever happened.
+    """
+    async with AsyncExitStack() as stack:
+        context = await asyncio.to_thread(
+            _build_context, root, config, plugins, stack, dry_run=dry_run, on_file_done=on_file_done
+        )
+        final = await build_run_graph().ainvoke(
+            {"files": list(files)},
+            {"max_concurrency": config.max_parallel_files},
+            context=context,
+        )
+    return FixRun(
+        results=tuple(sorted(final.get("results", []), key=lambda result: result.path)),
+        baseline=tuple(final.get("baseline", ())),
+        files_checked=final.get("files_checked", 0),
+        notes=tuple(final.get("notes", [])),
+        removed=tuple(final.get("removed", [])),
+        exit_code=final.get("exit_code", 0),
+        dry_run=dry_run,
+    )
+
+
+def _build_context(
+    root: Path,
+    config: Config,
+    plugins: Plugins,
+    stack: AsyncExitStack,
+    *,
+    dry_run: bool,
+    on_file_done: FileDone | None,
+) -> FixContext:
+    """Resolve the plugin objects once (agents' availability checks may block: a thread)."""
+    load_template(root=root, override=config.prompt_template)  # a bad path fails now, not per file
+    linters = select_linters(plugins.linters(config), config)
+    chain, chain_notes = resolve_chain(config.agents, plugins.agents(config), config.disable)
+    validators, validator_notes = select_validators(config.validators, plugins.validators(config))
+    return FixContext(
+        root=root,
+        config=config,
+        plugins=plugins,
+        linters=linters,
+        chain=chain,
+        validators=validators,
+        resources=RunResources(stack),
+        run_id=uuid.uuid4().hex[:12],
+        relint_config=config.replace(max_errors=None),
+        dry_run=dry_run,
+        notes=(*chain_notes, *validator_notes),
+        on_file_done=on_file_done,
+    )

@@ -1,0 +1,197 @@
+"""The per-file subgraph's nodes around the attempts: sandbox, prompt, agent, apply, commit.
+
+Each node is a small async function returning a partial :class:`FileState` update. Blocking
+work (git, file reads, agent subprocesses) runs in threads or asyncio subprocesses so the
+event loop keeps every other file moving. The attempt's judgement lives in
+:mod:`stomper.engine.attempt`.
+"""
+
+# No `from __future__ import annotations`: LangGraph reads the nodes' type hints at run time
+# (to inject the Runtime and to infer input schemas), so they must be real objects.
+
+import asyncio
+import fnmatch
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from stomper.engine.context import FixContext
+from stomper.engine.outcome import file_result, fixed_codes, improved, settled_status
+from stomper.engine.state import FileState
+from stomper.prompts import build_prompt
+from stomper.types import Agent, FixRequest
+
+Update = dict[str, Any]
+# Beyond its own timeout, how long an agent gets to stop before stomper cancels it.
+AGENT_GRACE_SECONDS = 10.0
+
+
+async def create_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Update:
+    """Lease a sandbox for the file and read its bytes as the snapshot holds them."""
+    from stomper.sandbox import snapshot_bytes
+
+    resources = runtime.context.resources
+    if resources.sandboxes is None or resources.snapshot is None:
+        raise RuntimeError("the run's sandboxes were not opened before fixing files")
+    path = state["path"]
+    sandbox = await resources.sandboxes.acquire(path)
+    resources.leases[path] = sandbox
+    try:
+        original = await asyncio.to_thread(snapshot_bytes, resources.snapshot, path)
+    except (KeyError, FileNotFoundError, LookupError) as error:
+        note = f"not in the snapshot, skipped: {error}"
+        return {"current_worktree_id": sandbox.id, "status": "skipped", "notes": [note]}
+    return {
+        "current_worktree_id": sandbox.id,
+        "original": original,
+        "accepted": original,
+        "remaining": state["targeted"],
+        "agent_index": 0,
+        "attempt": 1,
+        "attempts": 0,
+    }
+
+
+def after_create(state: FileState) -> Literal["generate_prompt", "give_up"]:
+    """Start the agent chain, unless the file could not be set up."""
+    return "give_up" if state.get("status") == "skipped" else "generate_prompt"
+
+
+async def generate_prompt(state: FileState, runtime: Runtime[FixContext]) -> Update:
+    """The prompt for the next agent call: the file, what remains, the last feedback."""
+    context = runtime.context
+    agent = context.chain[state["agent_index"]]
+    if agent.kind == "deterministic":
+        return {"current_agent": agent.name, "current_prompt": ""}
+    prompt = await asyncio.to_thread(
+        build_prompt,
+        state["path"],
+        state["accepted"].decode("utf-8", "replace"),
+        state["remaining"],
+        feedback=state.get("feedback"),
+        attempt=state["attempt"],
+        root=context.root,
+        template=context.config.prompt_template,
+    )
+    return {"current_agent": agent.name, "current_prompt": prompt}
+
+
+async def call_agent(state: FileState, runtime: Runtime[FixContext]) -> Update:
+    """Ask the current agent to edit the file in the sandbox; its words count for nothing."""
+    context = runtime.context
+    agent = context.chain[state["agent_index"]]
+    refusal = _refusal(agent, state["path"], context)
+    if refusal is not None:
+        update: Update = {"stop": True, "notes": [f"{agent.name} not called: {refusal}"]}
+        if not state.get("attempts"):
+            update["status"] = "skipped"  # no agent ever saw this file
+        return update
+    if agent.kind == "ai":
+        context.resources.agent_calls += 1
+    request = _request(agent, state, context)
+    attempts = state.get("attempts", 0) + 1
+    try:
+        outcome = await asyncio.wait_for(
+            agent.fix(request), timeout=context.config.agent_timeout + AGENT_GRACE_SECONDS
+        )
+    except asyncio.TimeoutError:
+        # Whatever it left in the sandbox is still judged (and most likely rejected).
+        note = f"{agent.name} attempt {state['attempt']}: cancelled after its timeout"
+        return {"attempts": attempts, "notes": [note]}
+    except Exception as error:
+        message = f"agent {agent.name!r} raised {type(error).__name__}: {error}"
+        return {"attempts": attempts, "stop": True, "error": message}
+    update = {"attempts": attempts}
+    if outcome.cost_usd is not None:
+        context.resources.cost_usd += outcome.cost_usd
+        update["cost"] = (state.get("cost") or 0.0) + outcome.cost_usd
+    return update
+
+
+def _refusal(agent: Agent, path: str, context: FixContext) -> str | None:
+    """Why an AI agent must not see this file now (deny list, budget); None when it may."""
+    if agent.kind != "ai":
+        return None
+    name = path.rsplit("/", 1)[-1]
+    for pattern in context.config.deny:
+        if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(name, pattern):
+            return f"{path} matches the deny list ({pattern})"
+    return context.budget_spent()
+
+
+def _request(agent: Agent, state: FileState, context: FixContext) -> FixRequest:
+    sandbox = context.resources.sandbox_for(state["path"])
+    return FixRequest(
+        root=sandbox.root,
+        path=state["path"],
+        diagnostics=state["remaining"],
+        attempt=state["attempt"],
+        feedback=state.get("feedback"),
+        prompt=state.get("current_prompt", ""),
+        timeout=context.config.agent_timeout,
+        options=context.config.plugin_options(agent.name),
+    )
+
+
+def finish(state: FileState) -> Literal["apply_to_main", "give_up"]:
+    """Apply what was gained, or give up when nothing was."""
+    return "apply_to_main" if improved(state) else "give_up"
+
+
+def after_call(state: FileState) -> Literal["extract_diff", "apply_to_main", "give_up"]:
+    """Judge the attempt, unless the agent failed or was not called."""
+    return finish(state) if state.get("stop") else "extract_diff"
+
+
+async def apply_to_main(state: FileState, runtime: Runtime[FixContext]) -> Update:
+    """Write the validated bytes into the user's tree (compare-and-swap), unless dry-running."""
+    from stomper.apply import write_back
+
+    context = runtime.context
+    status = settled_status(state)
+    if context.dry_run:
+        return {"status": status, "notes": ["dry run: nothing written"]}
+    snapshot = context.resources.snapshot
+    assert snapshot is not None  # opened before any file starts
+    outcome = await asyncio.to_thread(write_back, snapshot, state["path"], state["accepted"])
+    if not outcome.written:
+        return {"status": "conflict", "notes": [f"not written: {outcome.reason}"]}
+    return {"status": status}
+
+
+async def commit(state: FileState, runtime: Runtime[FixContext]) -> Update:
+    """Commit the written file on its own, one commit at a time (they all move HEAD)."""
+    from stomper.apply import commit_file
+
+    context = runtime.context
+    if context.dry_run or not context.config.commit:
+        return {}
+    if state.get("status") not in ("fixed", "partially-fixed"):
+        return {}
+    snapshot = context.resources.snapshot
+    assert snapshot is not None
+    message = context.config.commit_style.format(codes=fixed_codes(state), path=state["path"])
+    try:
+        async with context.resources.commit_lock:
+            outcome = await asyncio.to_thread(
+                commit_file, snapshot, state["path"], state["accepted"], message
+            )
+    except Exception as error:
+        # The fix is already in the user's tree; a failed commit must not hide that.
+        return {"notes": [f"not committed: {type(error).__name__}: {error}"]}
+    if outcome.commit is None:
+        return {"notes": [f"not committed: {outcome.reason}"]}
+    return {"commit": outcome.commit}
+
+
+async def give_up(state: FileState) -> Update:
+    """Nothing is applied: the file ends failed, skipped or unchanged."""
+    if state.get("error"):
+        return {"status": "failed"}
+    return {"status": state.get("status", "unchanged")}
+
+
+async def destroy_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Update:
+    """Hand the sandbox back and record the file's result."""
+    await runtime.context.resources.release(state["path"])
+    return {"result": file_result(state)}

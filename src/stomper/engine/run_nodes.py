@@ -1,0 +1,119 @@
+"""The run graph's nodes: initialize, collect, the per-file wrapper, aggregate, finalize."""
+
+# No `from __future__ import annotations`: LangGraph reads the nodes' type hints at run time
+# (to inject the Runtime and to infer input schemas), so they must be real objects.
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, Protocol
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from stomper.diagnostics import apply_filters, by_file, collect
+from stomper.engine.context import FixContext
+from stomper.engine.outcome import plain_result
+from stomper.engine.state import FileState, FileTask, RunState
+from stomper.types import FileResult
+
+Update = dict[str, Any]
+RunFile = Callable[[FileTask, FixContext], Awaitable[FileResult]]
+
+
+async def initialize(state: RunState, runtime: Runtime[FixContext]) -> Update:
+    """Remove what dead runs left behind, and pass on the notes made while resolving plugins."""
+    from stomper.sandbox import clean_leftovers
+
+    removed = await asyncio.to_thread(clean_leftovers, runtime.context.root)
+    return {"removed": removed, "notes": list(runtime.context.notes)}
+
+
+async def collect_diagnostics(state: RunState, runtime: Runtime[FixContext]) -> Update:
+    """Lint every target once in the user's tree; one task per file with something to fix.
+
+    The snapshot and the sandbox pool are opened here, and only when some file needs them.
+    """
+    context = runtime.context
+    files = state.get("files", [])
+    found = await asyncio.to_thread(collect, context.linters, context.root, files)
+    baseline = by_file(apply_filters(found, context.relint_config))
+    targeted = apply_filters(found, context.config)
+    tasks: list[FileTask] = [
+        {"path": path, "baseline": tuple(baseline[path]), "targeted": tuple(diagnostics)}
+        for path, diagnostics in by_file(targeted).items()
+    ]
+    if tasks and context.chain:
+        # A warm mypy cache turns a sandbox's first check from seconds into a fraction of one.
+        seed = [".mypy_cache"] if any(linter.name == "mypy" for linter in context.linters) else []
+        await context.resources.open(context.root, context.run_id, context.jobs, seed)
+    return {"tasks": tasks, "baseline": tuple(targeted), "files_checked": len(files)}
+
+
+def fan_out(state: RunState) -> list[Send] | Literal["aggregate"]:
+    """One ``Send`` per file; straight to the fan-in when nothing needs fixing."""
+    sends = [Send("fix_file", task) for task in state.get("tasks", [])]
+    return sends or "aggregate"
+
+
+class FileNode(Protocol):
+    """The shape LangGraph expects of a node that takes a ``Send`` payload and the runtime."""
+
+    async def __call__(self, state: FileTask, *, runtime: Runtime[FixContext]) -> Update: ...
+
+
+def make_fix_file(run_file: RunFile) -> FileNode:
+    """The per-file node: runs the file's subgraph and turns every outcome into a result.
+
+    An exception escaping a ``Send`` branch would cancel all its siblings, so none escapes:
+    it becomes a ``failed`` result naming the error. The ``finally`` hands the sandbox back on
+    every path, cancellation included, even when the subgraph never reached destroy_sandbox.
+    """
+
+    async def fix_file(state: FileTask, runtime: Runtime[FixContext]) -> Update:
+        task, context = state, runtime.context
+        started = time.monotonic()
+        try:
+            result = await _fix_or_skip(task, context, run_file)
+        except Exception as error:
+            result = plain_result(task, "failed", error=f"{type(error).__name__}: {error}")
+        finally:
+            await context.resources.release(task["path"])
+        result = result._replace(duration=time.monotonic() - started)
+        if result.status == "failed" and not context.config.continue_on_error:
+            context.resources.stopped = f"stopped after {task['path']} failed (--fail-fast)"
+        context.file_done(result)
+        update: Update = {"results": [result]}
+        if result.status in ("fixed", "partially-fixed"):
+            update["successful_fixes"] = [task["path"]]
+        elif result.status in ("failed", "conflict"):
+            update["failed_fixes"] = [task["path"]]
+        return update
+
+    return fix_file
+
+
+async def _fix_or_skip(task: FileTask, context: FixContext, run_file: RunFile) -> FileResult:
+    if context.resources.stopped:
+        return plain_result(task, "skipped", note=context.resources.stopped)
+    if not context.chain:
+        return plain_result(task, "unchanged", note="no agent is available")
+    return await run_file(task, context)
+
+
+def file_input(task: FileTask) -> FileState:
+    """The per-file subgraph's starting state."""
+    return {"path": task["path"], "baseline": task["baseline"], "targeted": task["targeted"]}
+
+
+async def aggregate(state: RunState) -> Update:
+    """The fan-in, once every file is done: the run's exit code."""
+    remaining = [d for result in state.get("results", []) for d in result.remaining]
+    return {"exit_code": 1 if remaining else 0}
+
+
+async def finalize(state: RunState, runtime: Runtime[FixContext]) -> Update:
+    """Tell the plugins the session is over."""
+    results = sorted(state.get("results", []), key=lambda result: result.path)
+    await asyncio.to_thread(runtime.context.plugins.session_finish, results, state["exit_code"])
+    return {}

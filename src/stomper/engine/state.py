@@ -1,0 +1,70 @@
+"""The graphs' state: plain data only (objects travel in the runtime context).
+
+Two graphs share these shapes. The run graph (:class:`RunState`) fans out one ``Send`` per
+file carrying a :class:`FileTask`; the per-file subgraph works on a :class:`FileState`.
+Lists written by parallel branches merge through ``operator.add`` reducers.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, TypedDict
+
+from stomper.types import ChangedPath, Diagnostic, FileResult, FileStatus
+
+
+class FileTask(TypedDict):
+    """One file to fix: what the ``Send`` to the per-file node carries."""
+
+    path: str
+    baseline: tuple[Diagnostic, ...]
+    targeted: tuple[Diagnostic, ...]
+
+
+class RunState(TypedDict, total=False):
+    """The run graph's state; ``files`` (the targets) is its input."""
+
+    files: list[str]
+    files_checked: int
+    tasks: list[FileTask]
+    baseline: tuple[Diagnostic, ...]
+    removed: list[str]
+    notes: Annotated[list[str], operator.add]
+    results: Annotated[list[FileResult], operator.add]
+    successful_fixes: Annotated[list[str], operator.add]
+    failed_fixes: Annotated[list[str], operator.add]
+    exit_code: int
+
+
+class FileState(TypedDict, total=False):
+    """The per-file subgraph's state.
+
+    ``original`` is the file's bytes in the snapshot, ``accepted`` the last validated bytes
+    (the base of the next attempt), ``remaining`` the targeted diagnostics still present in
+    ``accepted``. ``agent_index`` and ``attempt`` name the next agent call.
+    """
+
+    path: str
+    baseline: tuple[Diagnostic, ...]
+    targeted: tuple[Diagnostic, ...]
+    current_worktree_id: str
+    original: bytes
+    accepted: bytes
+    remaining: tuple[Diagnostic, ...]
+    agent_index: int
+    attempt: int
+    attempts: int
+    agents_used: Annotated[list[str], operator.add]
+    current_agent: str
+    current_prompt: str
+    current_diff: str
+    candidate: bytes | None
+    changed: tuple[ChangedPath, ...]
+    feedback: str | None
+    cost: float | None
+    notes: Annotated[list[str], operator.add]
+    error: str | None
+    stop: bool
+    status: FileStatus
+    commit: str | None
+    result: FileResult

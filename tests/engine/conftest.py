@@ -1,0 +1,37 @@
+"""Engine fixtures, and a check after every test that a run left nothing behind."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from engine_support import children_settled
+
+from stomper.testing import GitRepo
+
+
+@pytest.fixture(autouse=True)
+def private_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Sandboxes go to a temporary directory of this test's own, checked empty afterwards."""
+    private = tmp_path / "tmpdir"
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    return private
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(tmp_path: Path, private_tmpdir: Path) -> Iterator[None]:
+    """After the test: no sandbox, worktree, stomper ref or directory, no child process."""
+    yield
+    leftovers = [item.name for item in private_tmpdir.iterdir() if "stomper" in item.name]
+    assert leftovers == [], f"temporary directories left: {leftovers}"
+    for git_dir in tmp_path.glob("**/.git"):
+        repo = GitRepo(git_dir.parent)
+        worktrees = repo.git("worktree", "list", "--porcelain").count("worktree ")
+        assert worktrees == 1, repo.git("worktree", "list")
+        assert repo.git("for-each-ref", "refs/stomper/") == ""
+        assert not (git_dir / "stomper").exists(), list((git_dir / "stomper").rglob("*"))
+    assert children_settled() == [], "child processes left running"

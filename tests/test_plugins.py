@@ -15,9 +15,9 @@ from stomper import Diagnostic, hookimpl
 from stomper.config import default_config
 from stomper.errors import PluginError
 from stomper.plugins import make_plugins
-from stomper.testing import GitRepo, plugins_with
+from stomper.testing import GitRepo, install_distribution, plugins_with
 
-TODO_PLUGIN = '''
+TODO_PLUGIN = """
 from __future__ import annotations
 from pathlib import Path
 from stomper import Diagnostic, hookimpl
@@ -39,21 +39,12 @@ class TodoLinter:
 @hookimpl
 def stomper_register_linters(register, config):
     register(TodoLinter())
-'''
+"""
 
 
-def install_distribution(site: Path, dist: str, module: str, source: str) -> None:
-    """An installed distribution as importlib.metadata sees it: module + dist-info."""
-    (site / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
-    info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n", encoding="utf-8"
-    )
-    (info / "entry_points.txt").write_text(f"[stomper]\n{module} = {module}\n", encoding="utf-8")
-
-
-def run_stomper(cwd: Path, *args: str, site: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_stomper(
+    cwd: Path, *args: str, site: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "STOMPER_DISABLE_PLUGIN_AUTOLOAD"}
     if site is not None:
         env["PYTHONPATH"] = str(site)
@@ -83,7 +74,7 @@ def todo_repo(repo: GitRepo) -> GitRepo:
 
 
 def test_third_party_linter_is_listed_and_runs(todo_repo: GitRepo, site: Path) -> None:
-    install_distribution(site, "stomper-todo", "stomper_todo", TODO_PLUGIN)
+    install_distribution(site, "stomper-todo", "stomper_todo", textwrap.dedent(TODO_PLUGIN))
     listed = run_stomper(todo_repo.path, "plugins", site=site)
     assert listed.returncode == 0, listed.stderr
     assert "stomper_todo  (stomper-todo 1.2.3)" in listed.stdout
@@ -108,11 +99,9 @@ def test_broken_plugin_is_one_line_naming_it(todo_repo: GitRepo, site: Path) -> 
     assert "no_such_module" in lines[0]
 
 
-def test_blocking_by_name_on_the_command_line_and_in_config(
-    todo_repo: GitRepo, site: Path
-) -> None:
+def test_blocking_by_name_on_the_command_line_and_in_config(todo_repo: GitRepo, site: Path) -> None:
     install_distribution(site, "stomper-broken", "stomper_broken", "import no_such_module\n")
-    install_distribution(site, "stomper-todo", "stomper_todo", TODO_PLUGIN)
+    install_distribution(site, "stomper-todo", "stomper_todo", textwrap.dedent(TODO_PLUGIN))
     blocked = run_stomper(
         todo_repo.path, "plugins", "--disable-plugin", "stomper_broken", site=site
     )

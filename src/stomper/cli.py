@@ -13,10 +13,10 @@ import traceback
 from collections.abc import Sequence
 
 from stomper import __version__
-from stomper.commands import check, clean, fix, plugins_command
+from stomper.commands import check, clean, fix, hook, plugins_command
 from stomper.errors import FatalError
 
-COMMANDS = (check, fix, clean, plugins_command)
+COMMANDS = (check, fix, hook, clean, plugins_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

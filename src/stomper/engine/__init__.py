@@ -59,18 +59,21 @@ async def run_fix(
     *,
     dry_run: bool = False,
     on_file_done: FileDone | None = None,
+    collected: Sequence[Diagnostic] | None = None,
 ) -> FixRun:
     """Fix ``files`` (relative POSIX paths) under ``root``, at most ``max_parallel_files`` at once.
 
     Fixes are written back and committed as ``config`` says, unless ``dry_run``. The snapshot
-    and every sandbox are released before this returns, whatever happened.
+    and every sandbox are released before this returns, whatever happened. ``collected``
+    holds what the linters already reported on ``files`` in the user's tree, unfiltered, so
+    a caller that linted first does not pay for it twice.
     """
     async with AsyncExitStack() as stack:
         context = await asyncio.to_thread(
             _build_context, root, config, plugins, stack, dry_run=dry_run, on_file_done=on_file_done
         )
         final = await build_run_graph().ainvoke(
-            {"files": list(files)},
+            {"files": list(files), "collected": None if collected is None else list(collected)},
             {"max_concurrency": config.max_parallel_files},
             context=context,
         )

@@ -36,7 +36,9 @@ async def collect_diagnostics(state: RunState, runtime: Runtime[FixContext]) -> 
     """
     context = runtime.context
     files = state.get("files", [])
-    found = await asyncio.to_thread(collect, context.linters, context.root, files)
+    found = state.get("collected")  # the hook lints first, to know whether to start at all
+    if found is None:
+        found = await asyncio.to_thread(collect, context.linters, context.root, files)
     baseline = by_file(apply_filters(found, context.relint_config))
     targeted = apply_filters(found, context.config)
     tasks: list[FileTask] = [

@@ -25,6 +25,7 @@ class RunState(TypedDict, total=False):
     """The run graph's state; ``files`` (the targets) is its input."""
 
     files: list[str]
+    collected: list[Diagnostic] | None
     files_checked: int
     tasks: list[FileTask]
     baseline: tuple[Diagnostic, ...]

@@ -16,7 +16,7 @@ from pathlib import Path
 from stomper.git import git_env
 from stomper.plugins import Plugins, make_plugins
 
-__all__ = ["GitRepo", "plugins_with"]
+__all__ = ["GitRepo", "install_distribution", "plugins_with"]
 
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -98,3 +98,19 @@ class GitRepo:
 def plugins_with(*extra: tuple[str, object], builtins_disabled: Sequence[str] = ()) -> Plugins:
     """A plugin manager with the built-ins, no entry points, and ``extra`` plugins."""
     return make_plugins(builtins_disabled, autoload=False, extra=extra)
+
+
+def install_distribution(site: Path, dist: str, module: str, source: str) -> None:
+    """Make ``site`` hold an installed distribution as importlib.metadata sees it.
+
+    ``module`` (written from ``source``) is exposed as a plugin named ``module`` through an
+    entry point in the group ``stomper``; put ``site`` on ``PYTHONPATH`` (or ``sys.path``) to
+    test entry-point discovery without installing anything.
+    """
+    (site / f"{module}.py").write_text(source, encoding="utf-8")
+    info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(f"[stomper]\n{module} = {module}\n", encoding="utf-8")

@@ -1,30 +1,25 @@
-"""The snapshot a run works from, and the bookkeeping that lets a later run clean up after it.
+"""The snapshot a run works from: the user's work tree as one commit object.
 
 A snapshot is one commit object holding every tracked and untracked-not-ignored file exactly as
 its bytes are on disk (no eol conversion, no clean filter), built through a temporary copy of
 the user's index so their index, HEAD and refs stay untouched. ``refs/stomper/<run>/snapshot``
-keeps it safe from ``git gc`` until :func:`release_snapshot`.
-
-Each run owns ``<common dir>/stomper/runs/<run id>/``: an ``owner`` file it holds an ``flock``
-on for its whole life (the kernel drops it when the process dies, even by ``kill -9``) and a
-``dirs`` file naming every temporary directory it made. :func:`clean_leftovers` removes the
-directories, refs and records of runs whose ``owner`` nobody holds.
+keeps it safe from ``git gc`` until :func:`release_snapshot`, or until
+:func:`~stomper.runs.clean_leftovers` finds the run that made it dead (see ``stomper.runs``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import re
 import shutil
 import stat
-import time
 from pathlib import Path
 from typing import NamedTuple
 
+from stomper import runs
 from stomper.errors import UsageError
 from stomper.git import common_dir, git, git_env
+from stomper.runs import clean_leftovers
 
 __all__ = [
     "Snapshot",
@@ -36,10 +31,6 @@ __all__ = [
     "take_snapshot",
 ]
 
-REF_PREFIX = "refs/stomper/"
-TEMP_PREFIX = "stomper-"
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_STAGING_GRACE_SECONDS = 60.0
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "stomper",
     "GIT_AUTHOR_EMAIL": "stomper@localhost",
@@ -52,7 +43,6 @@ _RAW_ADD = (
     *("-c", "filter.lfs.clean=", "-c", "filter.lfs.process=", "-c", "filter.lfs.required=false"),
 )
 _CONVERTING_ATTRS = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")
-_owners: dict[Path, int] = {}
 
 
 class Snapshot(NamedTuple):
@@ -63,46 +53,6 @@ class Snapshot(NamedTuple):
     commit: str
     head: str | None
     run_id: str
-
-
-def _runs_dir(common: Path) -> Path:
-    return common / "stomper" / "runs"
-
-
-def _run_dir(snapshot: Snapshot) -> Path:
-    return _runs_dir(snapshot.common_dir) / snapshot.run_id
-
-
-def _start_run(common: Path, run_id: str) -> Path:
-    """Make ``runs/<run_id>`` with its owner file locked; staged under a dot name, then renamed,
-    so a cleaner never sees a run directory whose owner is not locked yet."""
-    if not _RUN_ID.fullmatch(run_id):
-        raise UsageError(f"invalid run id {run_id!r}: use letters, digits, '-' and '_'")
-    runs = _runs_dir(common)
-    runs.mkdir(parents=True, exist_ok=True)
-    staging = runs / f".{run_id}.{os.getpid()}.{time.monotonic_ns()}"
-    staging.mkdir()
-    fd = os.open(staging / "owner", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    final = runs / run_id
-    try:
-        staging.rename(final)
-    except OSError as error:
-        os.close(fd)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise UsageError(f"run id {run_id!r} is already in use in {runs}") from error
-    _owners[final] = fd
-    return final
-
-
-def record_temp_dir(snapshot: Snapshot, path: Path) -> None:
-    """Note ``path`` (named ``stomper-*``) in the run's record before it is created, so a later
-    run removes it if this one dies."""
-    if not path.name.startswith(TEMP_PREFIX):
-        raise ValueError(f"temporary directories must be named {TEMP_PREFIX}*: {path}")
-    with (_run_dir(snapshot) / "dirs").open("ab") as record:
-        record.write(os.fsencode(path) + b"\0")
 
 
 def _head(root: Path) -> str | None:
@@ -118,11 +68,11 @@ def take_snapshot(root: Path, run_id: str) -> Snapshot:
         raise UsageError(f"{root} is not inside a git work tree")
     root = Path(os.fsdecode(top))
     common = common_dir(root)
-    run_dir = _start_run(common, run_id)
+    run_dir = runs.start_run(common, run_id)
     snapshot = Snapshot(root, common, "", _head(root), run_id)
     try:
         commit = _snapshot_commit(snapshot, run_dir / "index")
-        ref = f"{REF_PREFIX}{run_id}/snapshot"
+        ref = f"{runs.REF_PREFIX}{run_id}/snapshot"
         git(root, "update-ref", "-m", "stomper snapshot", ref, commit, "0" * 40)
     except BaseException:
         release_snapshot(snapshot)
@@ -230,111 +180,13 @@ def snapshot_bytes(snapshot: Snapshot, path: str) -> bytes:
     return git(snapshot.root, "cat-file", "blob", entry[1])
 
 
+def record_temp_dir(snapshot: Snapshot, path: Path) -> None:
+    """Note ``path`` (named ``stomper-*``) in the run's record before it is created, so a later
+    run removes it if this one dies."""
+    runs.record_temp_dir(snapshot.common_dir, snapshot.run_id, path)
+
+
 def release_snapshot(snapshot: Snapshot) -> None:
     """Delete the snapshot's ref, the run's temporary directories and its record. Idempotent.
     Close the run's :class:`~stomper.sandbox.Sandboxes` first."""
-    run_dir = _run_dir(snapshot)
-    _remove_run(snapshot.root, snapshot.run_id, run_dir)
-    fd = _owners.pop(run_dir, None)
-    if fd is not None:
-        os.close(fd)
-    _remove_empty_parents(run_dir.parent)
-
-
-def _remove_run(root: Path, run_id: str, run_dir: Path) -> list[str]:
-    removed = []
-    refs = git(root, "for-each-ref", "--format=%(refname)", f"{REF_PREFIX}{run_id}/")
-    for ref in refs.decode("utf-8", "replace").splitlines():
-        git(root, "update-ref", "-d", ref, check=False)
-        removed.append(f"ref {ref}")
-    for temp in _recorded_dirs(run_dir):
-        if temp.name.startswith(TEMP_PREFIX) and temp.exists():
-            shutil.rmtree(temp, ignore_errors=True)
-            removed.append(f"directory {temp}")
-    # The owner file goes last: while it exists, a cleaner still sees this run.
-    for name in ("dirs", "index", "index.lock", "owner"):
-        with contextlib.suppress(FileNotFoundError):
-            (run_dir / name).unlink()
-    if run_dir.exists():
-        shutil.rmtree(run_dir, ignore_errors=True)
-        removed.append(f"run record {run_dir.name}")
-    return removed
-
-
-def _recorded_dirs(run_dir: Path) -> list[Path]:
-    try:
-        record = (run_dir / "dirs").read_bytes()
-    except FileNotFoundError:
-        return []
-    return [Path(os.fsdecode(item)) for item in record.split(b"\0") if item]
-
-
-def _remove_empty_parents(runs: Path) -> None:
-    for directory in (runs, runs.parent):
-        with contextlib.suppress(OSError):
-            directory.rmdir()
-
-
-def _owner_alive(run_dir: Path) -> bool:
-    """True while some process holds the run's owner lock (or may be about to)."""
-    try:
-        fd = os.open(run_dir / "owner", os.O_RDWR | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return run_dir.name.startswith(".") and _young(run_dir)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return run_dir.name.startswith(".") and _young(run_dir)
-
-
-def _young(path: Path) -> bool:
-    try:
-        return time.time() - path.stat().st_mtime < _STAGING_GRACE_SECONDS
-    except FileNotFoundError:
-        return False
-
-
-def clean_leftovers(root: Path) -> list[str]:
-    """Remove the refs, temporary directories and records of stomper runs that died; return
-    what was removed. Live runs (another terminal, a hook) are left alone."""
-    common = common_dir(root)
-    runs = _runs_dir(common)
-    removed: list[str] = []
-    live: set[str] = set()
-    for run_dir in sorted(runs.iterdir()) if runs.is_dir() else []:
-        if run_dir in _owners or _owner_alive(run_dir):
-            live.add(run_dir.name)
-            continue
-        removed += _remove_run(root, run_dir.name, run_dir)
-    refs = git(root, "for-each-ref", "--format=%(refname)", REF_PREFIX).decode("utf-8", "replace")
-    for ref in refs.splitlines():
-        run_id = ref[len(REF_PREFIX) :].split("/", 1)[0]
-        if run_id not in live:
-            git(root, "update-ref", "-d", ref, check=False)
-            removed.append(f"ref {ref}")
-    removed += _remove_stale_locks(common / "stomper")
-    _remove_empty_parents(runs)
-    return removed
-
-
-def _remove_stale_locks(directory: Path) -> list[str]:
-    """Lock files (``stomper.locks``) left by a holder that was killed: nobody holds them."""
-    removed = []
-    for lock in sorted(directory.glob("*.lock")) if directory.is_dir() else []:
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
-        except FileNotFoundError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if os.path.samestat(os.fstat(fd), os.stat(lock)):
-                lock.unlink()  # while holding it, as a holder would: waiters start over
-                removed.append(f"lock file {lock.name}")
-        except (BlockingIOError, FileNotFoundError):
-            continue
-        finally:
-            os.close(fd)
-    return removed
+    runs.end_run(snapshot.root, snapshot.common_dir, snapshot.run_id)

@@ -35,6 +35,12 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("ruff-fix", "stomper_plugins.ruff_fix"),
     ("validators", "stomper_plugins.validators"),
     ("pytest", "stomper_plugins.tests_validator"),
+    ("claude", "stomper_plugins.claude"),
+    ("codex", "stomper_plugins.codex"),
+    ("cursor", "stomper_plugins.cursor"),
+    ("gemini", "stomper_plugins.gemini"),
+    ("aider", "stomper_plugins.aider"),
+    ("openai", "stomper_plugins.openai"),
 )
 
 _Obj = TypeVar("_Obj")

@@ -29,6 +29,7 @@ ENGINE = "engine"
 
 async def extract_diff(state: FileState, runtime: Runtime[FixContext]) -> Update:
     """Record every path the attempt touched, the candidate bytes and its diff."""
+    runtime.context.stage(state["path"], "validating")
     sandbox = runtime.context.resources.sandbox_for(state["path"])
     changed = await changed_paths(sandbox)
     candidate = await asyncio.to_thread(_read_file, sandbox.root / state["path"])
@@ -53,6 +54,9 @@ async def validate(state: FileState, runtime: Runtime[FixContext]) -> Update:
         remaining = still_targeted(state["remaining"], after)
         update = {
             "accepted": state["candidate"],
+            # The next attempt is judged against these bytes' diagnostics, not the file's
+            # first ones: an AI agent must not bring back what ruff-fix already removed.
+            "baseline": after,
             "remaining": remaining,
             "agents_used": [agent],
             "feedback": _left_over(remaining),

@@ -41,8 +41,9 @@ class FileState(TypedDict, total=False):
     """The per-file subgraph's state.
 
     ``original`` is the file's bytes in the snapshot, ``accepted`` the last validated bytes
-    (the base of the next attempt), ``remaining`` the targeted diagnostics still present in
-    ``accepted``. ``agent_index`` and ``attempt`` name the next agent call.
+    (the base of the next attempt), ``baseline`` every diagnostic of ``accepted`` and
+    ``remaining`` the targeted ones still present in it. ``agent_index`` and ``attempt``
+    name the next agent call.
     """
 
     path: str

@@ -200,3 +200,43 @@ def test_stomper_passes_its_own_check() -> None:
         check=False, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def reported_paths(result: subprocess.CompletedProcess[str]) -> set[str]:
+    assert result.returncode in (0, 1), result.stderr
+    return {d["path"] for d in json.loads(result.stdout)["diagnostics"]}
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (("--file", "pkg/imports.py"), {"pkg/imports.py"}),
+        (("--files", "pkg/imports.py,pkg/types.py"), {"pkg/imports.py", "pkg/types.py"}),
+        (("--directory", "pkg"), {"pkg/imports.py", "pkg/types.py"}),
+        (("--pattern", "pkg/imp*.py"), {"pkg/imports.py"}),
+        (("--exclude", "pkg/types.py"), {"pkg/imports.py"}),
+        (("--max-files", "2"), {"pkg/imports.py"}),
+    ],
+)
+def test_the_earlier_tools_flags_select_files(
+    problems: GitRepo, flags: tuple[str, ...], expected: set[str]
+) -> None:
+    result = stomper(problems.path, "check", "--linters", "ruff", "--format", "json", *flags)
+    assert reported_paths(result) == expected
+
+
+def test_the_earlier_tools_git_and_code_flags(problems: GitRepo) -> None:
+    problems.write("pkg/imports.py", PROBLEMS["pkg/imports.py"] + "import json\n")
+    problems.write("staged.py", "import re\n")
+    problems.add("staged.py")
+    args = ("check", "--linters", "ruff", "--format", "json")
+    assert reported_paths(stomper(problems.path, *args, "--git-staged")) == {"staged.py"}
+    changed = reported_paths(stomper(problems.path, *args, "--git-changed"))
+    assert changed == {"staged.py", "pkg/imports.py"}
+    since = reported_paths(stomper(problems.path, *args, "--git-diff", "HEAD"))
+    assert since == changed
+    typed = stomper(problems.path, *args, "--error-type", "F401", "--max-errors", "1")
+    codes = {d["code"] for d in json.loads(typed.stdout)["diagnostics"]}
+    assert codes == {"F401"}
+    paths = [d["path"] for d in json.loads(typed.stdout)["diagnostics"]]
+    assert paths == ["pkg/imports.py", "staged.py"]  # --max-errors 1: one per file

@@ -13,10 +13,10 @@ import traceback
 from collections.abc import Sequence
 
 from stomper import __version__
-from stomper.commands import check, clean, fix, hook, plugins_command
+from stomper.commands import apply, check, clean, fix, hook, plugins_command
 from stomper.errors import FatalError
 
-COMMANDS = (check, fix, hook, clean, plugins_command)
+COMMANDS = (check, fix, hook, apply, clean, plugins_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stomper: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("stomper: interrupted", file=sys.stderr)
-        return 130
+        from stomper.interrupts import INTERRUPTED_EXIT, account
+
+        print(f"stomper: {account()}", file=sys.stderr)
+        return INTERRUPTED_EXIT
     return exit_code

@@ -24,7 +24,20 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 TestValidation = Literal["none", "related", "full"]
 TEST_VALIDATION_CHOICES = ("none", "related", "full")
 DEFAULT_COMMIT_STYLE = "fix(lint): resolve {codes} in {path}"
-DEFAULT_DENY = (".env", ".env.*", "*.pem", "*.key", "id_*", "*.p12", "*.pfx", ".netrc", ".pypirc")
+DEFAULT_DENY = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "*.p12",
+    "*.pfx",
+    ".netrc",
+    ".pypirc",
+)
 
 
 class Key(NamedTuple):
@@ -79,6 +92,10 @@ KEYS: dict[str, Key] = {
     "deny": Key("list[str]", DEFAULT_DENY, "Glob patterns of files never sent to an AI agent."),
     "prompt_template": Key("str|none", None, "Path of a prompt template to use instead of ours."),
     "plugins": Key("table", {}, "Per-plugin options: [tool.stomper.plugins.<name>]."),
+    "cache": Key("bool", True, "Replay AI agents' earlier outcomes for identical input."),
+    "cache_dir": Key(
+        "str|none", None, "Where the result cache lives; default <git common dir>/stomper/cache."
+    ),
 }
 
 
@@ -114,6 +131,8 @@ class Config:
     deny: tuple[str, ...]
     prompt_template: str | None
     plugins: Mapping[str, Mapping[str, Any]]
+    cache: bool
+    cache_dir: str | None
 
     def plugin_options(self, name: str) -> Mapping[str, Any]:
         """Options from ``[tool.stomper.plugins.<name>]``; empty when there are none."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from stomper.errors import UsageError
@@ -19,6 +20,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="more output; tracebacks")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    parser.add_argument("--cache", action="store_true", help="also empty the result cache")
     parser.set_defaults(run=run)
 
 
@@ -27,14 +29,33 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from stomper.discovery import find_root
+    from stomper.recovery import recover
     from stomper.sandbox import clean_leftovers
 
     root, in_git = find_root(Path.cwd())
     if not in_git:
         raise UsageError("stomper clean needs a git repository")
+    recovered = recover(root)  # first: a dead run's agents die before their sandboxes go
     removed = clean_leftovers(root)
     if not args.quiet:
+        for item in recovered:
+            print(f"recovered: {item}")
         for item in removed:
             print(f"removed {item}")
-        print(f"Removed {len(removed)} leftovers." if removed else "Nothing to clean.")
+        total = len(removed) + len(recovered)
+        print(f"Removed {total} leftovers." if total else "Nothing to clean.")
+    if args.cache:
+        _clean_cache(root, quiet=args.quiet)
     return 0
+
+
+def _clean_cache(root: Path, *, quiet: bool) -> None:
+    """Empty the result cache this repository's configuration points at."""
+    from stomper.cache import ResultCache, cache_dir
+    from stomper.config import load_config
+    from stomper.git import common_dir
+
+    location = cache_dir(root, common_dir(root), load_config(root).cache_dir)
+    entries = ResultCache(location).clear()
+    if not quiet:
+        print(f"Removed {entries} cache entries from {location}.")

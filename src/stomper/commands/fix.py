@@ -1,12 +1,14 @@
-"""``stomper fix``: fix what the linters report, file by file, each fix proven in a sandbox."""
+"""``stomper fix``: fix what the linters report, file by file, each fix proven in a sandbox.
+
+The command around the engine: the live display or plain lines, the result cache, the resume
+journal, sharding and patch bundles, the closing summary and the reports. Each lives in its
+own module; this one wires them together and decides what is printed.
+"""
 
 from __future__ import annotations
 
 import argparse
-import functools
-import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +17,22 @@ from stomper.config import TEST_VALIDATION_CHOICES
 from stomper.errors import UsageError
 
 if TYPE_CHECKING:
+    from stomper.commands._fix_run import Display
     from stomper.engine import FixRun
-    from stomper.types import Diagnostic, FileResult
+    from stomper.fix_report import RunInfo
+    from stomper.types import FileResult
 
-STATUSES = ("fixed", "partially-fixed", "unchanged", "conflict", "failed", "skipped")
+__all__ = ["add_parser", "file_line", "run"]
+
+REPORT_FORMATS = {".json": "json", ".sarif": "sarif", ".md": "markdown"}
+
+
+def file_line(result: FileResult) -> str:
+    """:func:`stomper.fix_report.file_line`, imported on use: the CLI imports this module to
+    build its parser, and the hook's no-op path must not pay for the report modules."""
+    from stomper.fix_report import file_line as line
+
+    return line(result)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -39,22 +53,22 @@ def add_parser(subparsers: Any) -> None:
 
 def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags only ``stomper fix`` has."""
-    parser.add_argument("-j", "--jobs", type=int, metavar="N", help="files fixed at once")
-    parser.add_argument(
-        "--agent", metavar="NAME", help="the AI agent to use (deterministic fixers still run)"
-    )
-    parser.add_argument("--max-attempts", type=int, metavar="N", help="AI attempts per file")
-    parser.add_argument(
-        "--dry-run", action="store_true", help="show the validated diffs, write nothing"
-    )
-    parser.add_argument("--no-commit", action="store_true", help="write fixes, do not commit")
-    parser.add_argument(
-        "--fail-fast", action="store_true", help="start no new file after one fails"
-    )
-    parser.add_argument(
-        "--test-validation", choices=TEST_VALIDATION_CHOICES, help="run tests on each fix"
-    )
-    parser.add_argument("--report", type=Path, metavar="FILE", help="write a JSON report")
+    add = parser.add_argument
+    add("-j", "--jobs", type=int, metavar="N", help="files fixed at once")
+    add("--agent", metavar="NAME", help="the AI agent to use (deterministic fixers still run)")
+    add("--max-attempts", type=int, metavar="N", help="AI attempts per file")
+    add("--dry-run", action="store_true", help="show the validated diffs, write nothing")
+    add("--no-commit", action="store_true", help="write fixes, do not commit")
+    add("--fail-fast", action="store_true", help="start no new file after one fails")
+    add("--test-validation", choices=TEST_VALIDATION_CHOICES, help="run tests on each fix")
+    add("--report", type=Path, action="append", default=[], metavar="FILE",
+        help="write a report: FILE.json, FILE.sarif or FILE.md (repeatable)")  # fmt: skip
+    add("--show-diff", action="store_true", help="print the applied diffs at the end")
+    add("--no-cache", action="store_true", help="neither use nor fill the result cache")
+    add("--resume", action="store_true", help="continue an interrupted run: skip files it did")
+    add("--shard", metavar="I/N", help="fix only shard I of N (stable hash of the path)")
+    add("--patch-out", type=Path, metavar="FILE",
+        help="write validated fixes to a bundle for `stomper apply`, not to the tree")  # fmt: skip
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -69,139 +83,86 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
         "test_validation": args.test_validation,
         "commit": False if args.no_commit else None,
         "continue_on_error": False if args.fail_fast else None,
+        "cache": False if args.no_cache else None,
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    """Fix the selected files and print a line per file, then a summary."""
-    import asyncio
+def report_formats(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Each ``--report`` path with its format, told by the suffix; a usage error otherwise."""
+    found = []
+    for path in paths:
+        kind = REPORT_FORMATS.get(path.suffix.lower())
+        if kind is None:
+            raise UsageError(f"--report {path}: name it .json, .sarif or .md")
+        found.append((path, kind))
+    return found
 
+
+def run(args: argparse.Namespace) -> int:
+    """Fix the selected files: live progress or plain lines, then the summary and reports."""
     from stomper import engine
+    from stomper.commands import _fix_run
 
     project = _common.open_project(args, overrides(args))
     if not project.in_git:
         raise UsageError("stomper fix needs a git repository (run `git init` first)")
-    config = project.config
     if args.agent:
-        chain = engine.with_agent(config.agents, project.plugins.agents(config), args.agent)
-        config = config.replace(agents=tuple(chain))
-    files = _common.select_files(project, _common.selection(args))
-    fix_run = asyncio.run(
-        engine.run_fix(
-            project.root,
-            config,
-            project.plugins,
-            files,
-            dry_run=args.dry_run,
-            on_file_done=functools.partial(show_file, args),
+        chain = engine.with_agent(
+            project.config.agents, project.plugins.agents(project.config), args.agent
         )
-    )
-    show_run(args, fix_run)
-    return fix_run.exit_code
+        project.config = project.config.replace(agents=tuple(chain))
+    reports = report_formats(args.report)
+    outcome = _fix_run.fix_files(args, project)
+    if args.patch_out is not None:
+        args.patch_out.write_text(outcome.bundle, encoding="utf-8")
+    write_reports(reports, outcome.fix_run, outcome.info, outcome.validated)
+    show_run(args, outcome.fix_run, outcome.info, outcome.display)
+    # Files an interrupted run finished with diagnostics left still count (--resume).
+    return 1 if outcome.info.resumed_left else outcome.fix_run.exit_code
 
 
-def show_file(args: argparse.Namespace, result: FileResult) -> None:
-    """A line for a file as soon as it is done (and its diff, in a dry run)."""
-    if not args.quiet or result.status in ("failed", "conflict"):
-        print(file_line(result), flush=True)
-    if args.dry_run and result.diff and not args.quiet:
-        sys.stdout.write(result.diff)
+def write_reports(
+    reports: list[tuple[Path, str]],
+    fix_run: FixRun,
+    info: RunInfo,
+    validated: dict[str, tuple[bytes, bytes]],
+) -> None:
+    """Write every ``--report`` in its format."""
+    from stomper.fix_markdown import fix_markdown
+    from stomper.fix_report import report_json
+    from stomper.fix_sarif import fix_sarif
+
+    for path, kind in reports:
+        if kind == "json":
+            text = report_json(fix_run, info)
+        elif kind == "sarif":
+            text = fix_sarif(fix_run, validated)
+        else:
+            text = fix_markdown(fix_run, info)
+        path.write_text(text, encoding="utf-8")
 
 
-def show_run(args: argparse.Namespace, fix_run: FixRun) -> None:
-    """The run's notes, the JSON report if asked for, and the closing summary."""
+def show_run(args: argparse.Namespace, fix_run: FixRun, info: RunInfo, display: Display) -> None:
+    """The run's notes, the diffs if asked for, and the closing summary."""
+    from stomper.fix_report import summary_text
+
+    lines = []
     if args.verbose:
-        for item in fix_run.removed:
-            print(f"removed a leftover of an earlier run: {item}")
+        lines += [f"removed a leftover of an earlier run: {item}" for item in fix_run.removed]
     if not args.quiet:
-        for note in fix_run.notes:
-            print(f"note: {note}")
-    if args.report is not None:
-        args.report.write_text(report_json(fix_run), encoding="utf-8")
-    print(summary(fix_run))
+        lines += [f"note: {note}" for note in fix_run.notes]
+    if lines:
+        print("\n".join(lines))
+    if args.show_diff or (args.dry_run and not args.quiet):
+        for result in fix_run.results:
+            sys.stdout.write(result.diff)
+    if args.patch_out is not None:
+        fixes = sum(r.status in ("fixed", "partially-fixed") for r in fix_run.results)
+        print(f"Wrote {fixes} validated fixes to {args.patch_out} (nothing written to the tree).")
+    console = getattr(display, "console", None)
+    if console is not None:
+        from stomper.progress import rich_summary
 
-
-def file_line(result: FileResult) -> str:
-    """``fixed  src/app.py  F401, I001``; what remains and why, when something does."""
-    line = f"{result.status:<16} {result.path}"
-    fixed = _codes(result.fixed)
-    if fixed:
-        line += f"  {fixed}"
-    if result.remaining:
-        line += f"  (left: {_codes(result.remaining)})"
-    detail = result.error or (result.notes[-1] if result.notes else "")
-    if detail and result.status not in ("fixed", "partially-fixed"):
-        line += f"  [{detail}]"
-    return line
-
-
-def _codes(diagnostics: Sequence[Diagnostic]) -> str:
-    return ", ".join(sorted({diagnostic.code for diagnostic in diagnostics}))
-
-
-def summary(fix_run: FixRun) -> str:
-    """Status counts, then diagnostics before and after, per linter and code."""
-    from stomper.diagnostics import count_by_code
-
-    if not fix_run.results:
-        return f"Nothing to fix in {fix_run.files_checked} checked files."
-    counts = dict.fromkeys(STATUSES, 0)
-    for result in fix_run.results:
-        counts[result.status] += 1
-    statuses = ", ".join(f"{count} {status}" for status, count in counts.items() if count)
-    before, after = count_by_code(fix_run.baseline), count_by_code(fix_run.remaining)
-    lines = [
-        f"{len(fix_run.results)} files with diagnostics: {statuses}.",
-        f"Diagnostics: {len(fix_run.baseline)} before, {len(fix_run.remaining)} after"
-        + (" (dry run: nothing written)." if fix_run.dry_run else "."),
-    ]
-    width = max(len(f"{linter} {code}") for linter, code in before)
-    for key, count in before.items():
-        lines.append(f"  {' '.join(key):<{width}}  {count:>5} -> {after.get(key, 0)}")
-    return "\n".join(lines)
-
-
-def report_json(fix_run: FixRun) -> str:
-    """The ``--report`` document: every file's result and the run's summary."""
-    from stomper import __version__
-    from stomper.report import JSON_SCHEMA_VERSION
-
-    document = {
-        "version": JSON_SCHEMA_VERSION,
-        "tool": {"name": "stomper", "version": __version__},
-        "dry_run": fix_run.dry_run,
-        "files_checked": fix_run.files_checked,
-        "summary": {
-            "files": len(fix_run.results),
-            "statuses": {s: sum(r.status == s for r in fix_run.results) for s in STATUSES},
-            "diagnostics_before": len(fix_run.baseline),
-            "diagnostics_after": len(fix_run.remaining),
-        },
-        "notes": list(fix_run.notes),
-        "results": [_result_json(result) for result in fix_run.results],
-        "exit_code": fix_run.exit_code,
-    }
-    return json.dumps(document, indent=2) + "\n"
-
-
-def _result_json(result: FileResult) -> dict[str, Any]:
-    return {
-        "path": result.path,
-        "status": result.status,
-        "fixed": _diagnostics_json(result.fixed),
-        "remaining": _diagnostics_json(result.remaining),
-        "attempts": result.attempts,
-        "agent": result.agent,
-        "diff": result.diff,
-        "notes": list(result.notes),
-        "error": result.error,
-        "commit": result.commit,
-        "cost_usd": result.cost,
-        "duration_seconds": round(result.duration, 3),
-    }
-
-
-def _diagnostics_json(diagnostics: Sequence[Diagnostic]) -> list[dict[str, Any]]:
-    from stomper.report import diagnostic_json
-
-    return [diagnostic_json(diagnostic) for diagnostic in diagnostics]
+        console.print(rich_summary(fix_run, info))
+    else:
+        print(summary_text(fix_run, info), flush=True)

@@ -1,0 +1,121 @@
+"""The resume journal: which files an interrupted ``stomper fix`` already finished.
+
+LangGraph's own checkpoints cannot serve here: with ``max_concurrency`` set, the checkpoint
+writes of finished files wait behind queued ones and a kill loses them all. So ``stomper
+fix`` keeps its own journal, ``<git common dir>/stomper/resume.jsonl``: a header line with the
+files the run was asked to fix, then one line per finished file, appended and flushed to
+disk as each file finishes (before the next one can be lost).
+
+``stomper fix --resume`` reads it and skips every file recorded as finished whose bytes are
+still what the run left (a file edited since is done again). A run that ends with nothing
+left to continue deletes the journal; one that was interrupted or ran out of budget keeps it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from stomper.types import FileResult
+
+JOURNAL_FORMAT = 1
+JOURNAL_NAME = "resume.jsonl"
+# Notes the engine gives a file it did not finish for a reason that a later run can remove.
+UNFINISHED_MARKERS = ("budget spent", "stopped after")
+
+
+class Journal(NamedTuple):
+    """What a journal holds: the run's files, the finished ones with their bytes' hash, and
+    those of them where diagnostics remained."""
+
+    files: tuple[str, ...]
+    done: dict[str, str]
+    left: frozenset[str] = frozenset()
+
+
+def journal_path(common_dir: Path) -> Path:
+    """Where the repository's journal lives."""
+    return common_dir / "stomper" / JOURNAL_NAME
+
+
+def finished(result: FileResult) -> bool:
+    """Whether a later run should leave this file alone (False: budget, fail-fast, ...)."""
+    if result.status == "skipped" and not result.notes:
+        return False
+    texts = [*result.notes, result.error or ""]
+    return not any(marker in text for text in texts for marker in UNFINISHED_MARKERS)
+
+
+def file_hash(root: Path, path: str) -> str | None:
+    """sha256 of the file's bytes in the work tree; None when it is not a readable file."""
+    try:
+        return hashlib.sha256((root / path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def read_journal(location: Path) -> Journal | None:
+    """The journal at ``location``; None when there is none. A torn last line is ignored."""
+    try:
+        lines = location.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    records = []
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            records.append(json.loads(line))
+    if not records or records[0].get("format") != JOURNAL_FORMAT:
+        return None
+    entries = [record for record in records[1:] if isinstance(record.get("path"), str)]
+    done = {entry["path"]: entry.get("sha256") for entry in entries}
+    left = frozenset(entry["path"] for entry in entries if entry.get("remaining"))
+    return Journal(tuple(records[0].get("files", ())), done, left)
+
+
+def still_done(journal: Journal, root: Path) -> set[str]:
+    """The finished files whose bytes are still those the run left."""
+    return {path for path, digest in journal.done.items() if file_hash(root, path) == digest}
+
+
+class JournalWriter:
+    """Appends to a journal, one flushed and fsynced line per finished file."""
+
+    def __init__(self, location: Path, files: Sequence[str] | None) -> None:
+        """Start a new journal for ``files``, or continue the existing one (``files`` None)."""
+        self.location = location
+        self.unfinished = 0
+        location.parent.mkdir(parents=True, exist_ok=True)
+        if files is not None:
+            header = {"format": JOURNAL_FORMAT, "started": time.time(), "files": list(files)}
+            self._append([header], mode="w")
+
+    def record(self, root: Path, result: FileResult) -> None:
+        """Note one file's end; only finished files are recorded as done."""
+        if not finished(result):
+            self.unfinished += 1
+            return
+        entry = {"path": result.path, "status": result.status, "remaining": len(result.remaining)}
+        self._append([entry | {"sha256": file_hash(root, result.path)}])
+
+    def close(self, *, complete: bool) -> bool:
+        """Delete the journal when the run completed with nothing unfinished; True if so."""
+        if not complete or self.unfinished:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            self.location.unlink()
+        with contextlib.suppress(OSError):
+            self.location.parent.rmdir()  # only when empty: the snapshot's runs live there
+        return True
+
+    def _append(self, records: Iterable[object], mode: str = "a") -> None:
+        text = "".join(json.dumps(record) + "\n" for record in records)
+        with self.location.open(mode, encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())

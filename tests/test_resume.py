@@ -1,0 +1,151 @@
+"""``stomper fix --resume``: a run killed midway finishes without redoing the files it did."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fix_support import (
+    AMBIGUOUS,
+    UNUSED,
+    UNUSED_FIXED,
+    assert_nothing_left,
+    make_project,
+    private_tmpdir,
+)
+
+from stomper.resume import JournalWriter, finished, read_journal, still_done
+from stomper.testing import GitRepo
+from stomper.types import FileResult, FileStatus
+
+TESTS = Path(__file__).resolve().parent
+# A stomper whose only AI agent logs each call, fixes F401, silences anything else (which is
+# rejected), and SIGKILLs the whole process on its KILL_AT-th call.
+RUNNER = """\
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from fake_agents import AgentPlugin, FakeAgent, add_noqa, remove_unused_imports
+import stomper.commands._common as common
+from stomper.cli import main
+from stomper.testing import plugins_with
+
+def behaviour(request):
+    with open({log!r}, "a") as log:
+        log.write(request.path + "\\n")
+    calls = len(open({log!r}).read().splitlines())
+    if calls == int(os.environ.get("KILL_AT", "0")):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if any(d.code == "F401" for d in request.diagnostics):
+        remove_unused_imports(request)
+    else:
+        add_noqa(request)
+
+plugins = plugins_with(("fake-agents", AgentPlugin(FakeAgent("fake", behaviour))))
+common.make_plugins = lambda *args, **kwargs: plugins
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return private_tmpdir(tmp_path, monkeypatch)
+
+
+def run_stomper(
+    repo: GitRepo, script: Path, *args: str, kill_at: int = 0
+) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"KILL_AT": str(kill_at), "STOMPER_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run(
+        [sys.executable, str(script), "fix", "-j", "1", *args],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_a_killed_run_resumes_without_redoing_finished_files(
+    repo: GitRepo, tmp_path: Path, isolated: Path
+) -> None:
+    files = {"a.py": UNUSED, "b.py": AMBIGUOUS, "c.py": UNUSED, "d.py": UNUSED, "e.py": UNUSED}
+    make_project(repo, files)
+    log = tmp_path / "calls.log"
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER.format(tests=str(TESTS), log=str(log)))
+    # --no-cache: only the journal may keep the resumed run from redoing a file.
+    killed = run_stomper(repo, script, "--no-cache", kill_at=3)
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    before_kill = log.read_text().splitlines()
+    journal = read_journal(repo.path / ".git" / "stomper" / "resume.jsonl")
+    assert journal is not None
+    assert sorted(journal.files) == sorted(files)
+    assert sorted(journal.done) == sorted(before_kill[:2])  # the third call was the kill
+    report = tmp_path / "report.json"
+    resumed = run_stomper(repo, script, "--no-cache", "--resume", "--report", str(report))
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr  # b.py's E741 remains
+    after_kill = log.read_text().splitlines()[len(before_kill) :]
+    assert not set(after_kill) & set(before_kill[:2]), (before_kill, after_kill)
+    assert before_kill[2] in after_kill
+    for path in ("a.py", "c.py", "d.py", "e.py"):
+        assert repo.read(path).decode() == UNUSED_FIXED
+    assert repo.read("b.py").decode() == AMBIGUOUS
+    document = json.loads(report.read_text())
+    assert sorted(document["resumed"]) == sorted(journal.done)
+    assert not (repo.path / ".git" / "stomper" / "resume.jsonl").exists()
+    assert_nothing_left(repo, isolated)
+
+
+def test_resume_without_a_journal_fixes_the_selection(
+    repo: GitRepo, tmp_path: Path, isolated: Path
+) -> None:
+    make_project(repo, {"a.py": UNUSED})
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER.format(tests=str(TESTS), log=str(tmp_path / "calls.log")))
+    completed = run_stomper(repo, script, "--resume", "--no-commit")
+    assert completed.returncode == 0, completed.stderr
+    assert "no interrupted run to resume" in completed.stderr
+    assert repo.read("a.py").decode() == UNUSED_FIXED
+
+
+def test_a_file_edited_since_is_done_again(tmp_path: Path) -> None:
+    root = tmp_path
+    (root / "a.py").write_text("x = 1\n")
+    writer = JournalWriter(tmp_path / "journal.jsonl", ["a.py"])
+    writer.record(root, FileResult("a.py", "fixed"))
+    journal = read_journal(tmp_path / "journal.jsonl")
+    assert journal is not None
+    assert list(journal.done) == ["a.py"]
+    assert still_done(journal, root) == {"a.py"}
+    (root / "a.py").write_text("x = 2\n")
+    assert still_done(journal, root) == set()
+
+
+@pytest.mark.parametrize(
+    ("status", "note", "done"),
+    [
+        ("fixed", "", True),
+        ("unchanged", "fake attempt 1 rejected: ...", True),
+        ("skipped", "fake not called: a.py matches the deny list", True),
+        ("skipped", "fake not called: budget spent: $1.00", False),
+        ("skipped", "stopped after b.py failed (--fail-fast)", False),
+        ("partially-fixed", "fake not called: budget spent: 3 AI agent calls", False),
+    ],
+)
+def test_what_counts_as_finished(status: FileStatus, note: str, done: bool) -> None:
+    assert finished(FileResult("a.py", status, notes=(note,) if note else ())) is done
+
+
+def test_a_journal_with_budget_left_overs_is_kept(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path / "stomper" / "journal.jsonl", ["a.py", "b.py"])
+    budget = FileResult("a.py", "skipped", notes=("budget spent: 1 AI agent calls",))
+    writer.record(tmp_path, budget)
+    assert writer.close(complete=True) is False
+    assert (tmp_path / "stomper" / "journal.jsonl").exists()
+    fresh = JournalWriter(tmp_path / "stomper" / "journal.jsonl", ["a.py"])
+    assert fresh.close(complete=True) is True
+    assert not (tmp_path / "stomper").exists()

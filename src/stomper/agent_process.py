@@ -21,7 +21,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from stomper import journal
 from stomper.errors import ToolError
+from stomper.faults import afault
 
 # What any program needs to run at all; credentials are added per backend, never wholesale.
 BASE_ENV_ALLOW = (
@@ -133,6 +135,12 @@ class _LineWatcher:
         self.partial = bytearray()
 
     def feed(self, chunk: bytes) -> None:
+        if b"\n" not in chunk:
+            # No line ends here: keep collecting, but never more than one long line's worth.
+            self.partial += chunk
+            if len(self.partial) > _MAX_LINE:
+                self.partial.clear()
+            return
         self.partial += chunk
         *lines, rest = bytes(self.partial).split(b"\n")
         self.partial = bytearray(rest if len(rest) <= _MAX_LINE else b"")
@@ -185,10 +193,13 @@ async def run_agent_process(
     if stdin is not None:
         tasks.append(asyncio.ensure_future(_feed(process, stdin)))
     timed_out = False
+    journal.process_started(process.pid)  # a killed stomper's next start kills the group
     try:
+        await afault("agent-running")
         timed_out = not await _wait_exit(process, done_event, started + timeout)
     finally:
         await _terminate_group(process, kill_grace)
+        journal.process_ended(process.pid)
         await _drain(tasks, kill_grace)
     returncode = process.returncode if process.returncode is not None else -signal.SIGKILL
     return ProcessResult(

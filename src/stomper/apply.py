@@ -25,12 +25,14 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
+from stomper import journal, runs
 from stomper.errors import ToolError
+from stomper.faults import fault
 from stomper.git import git, git_env
 from stomper.locks import file_lock
 from stomper.snapshot import Snapshot, snapshot_bytes
 
-__all__ = ["CommitOutcome", "WriteOutcome", "commit_file", "write_back"]
+__all__ = ["CommitOutcome", "WriteOutcome", "commit_file", "compare_and_swap", "write_back"]
 
 CONFLICT = "conflict: file changed since the snapshot"
 _NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
@@ -105,10 +107,35 @@ def write_back(snapshot: Snapshot, path: str, new: bytes) -> WriteOutcome:
             return WriteOutcome(False, CONFLICT)
         if new == original:
             return WriteOutcome(True)
+        fault("before-write")
+        token, written = journal.write_began(target, original, new), False
         try:
             _replace_atomically(target, new, current[1])
+            written = True
         except OSError as error:
             return WriteOutcome(False, f"write failed: {error.strerror or error}")
+        finally:
+            journal.write_ended(token, target, new, written=written)
+    return WriteOutcome(True)
+
+
+def compare_and_swap(snapshot: Snapshot, path: str, expected: bytes, new: bytes) -> WriteOutcome:
+    """Replace ``path`` by ``new`` if it holds exactly ``expected`` (to undo a written fix)."""
+    target = _target(snapshot.root, path)
+    if target is None:
+        return WriteOutcome(False, f"refused: {path} is outside the repository")
+    with file_lock(_apply_lock(snapshot), what="stomper write-back lock"):
+        current = _read_no_follow(target)
+        if current is None or current[0] != expected:
+            return WriteOutcome(False, "conflict: file changed since the fix was written")
+        token, written = journal.write_began(target, expected, new), False
+        try:
+            _replace_atomically(target, new, current[1])
+            written = True
+        except OSError as error:
+            return WriteOutcome(False, f"write failed: {error.strerror or error}")
+        finally:
+            journal.write_ended(token, target, new, written=written)
     return WriteOutcome(True)
 
 
@@ -122,6 +149,7 @@ def _replace_atomically(target: Path, content: bytes, mode: int) -> None:
             handle.flush()
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
+        fault("during-write")
         os.replace(temp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -185,6 +213,8 @@ def _commit_locked(snapshot: Snapshot, path: str, content: bytes, message: str) 
         return CommitOutcome(None, "not committed: the index is locked by another git process")
     committed = False
     try:
+        journal.commit_began(path, head, lock_path)
+        fault("before-commit")
         if _stage_entries(root, path) != [f"{head_entry[0]} {head_entry[1]} 0"]:
             return CommitOutcome(None, "not committed: the file has staged changes")
         entry = f"{head_entry[0]},{_clean_hash(root, path, content, write=True)},{path}"
@@ -194,9 +224,13 @@ def _commit_locked(snapshot: Snapshot, path: str, content: bytes, message: str) 
         if commit is None:
             return CommitOutcome(None, "not committed: HEAD moved meanwhile")
         committed = True
-        os.replace(lock_path, index_path)
+        try:
+            fault("during-commit")
+        finally:  # HEAD has moved: the index must follow, whatever happens here
+            os.replace(lock_path, index_path)
         return CommitOutcome(commit)
     finally:
+        journal.commit_ended(committed=committed)
         os.close(lock_fd)
         if not committed:
             with contextlib.suppress(FileNotFoundError):
@@ -229,7 +263,7 @@ def _clean_hash(root: Path, path: str, data: bytes, *, write: bool) -> str:
 def _scratch(snapshot: Snapshot, name: str) -> Path:
     """A scratch file in the run's record, so a crash leaves nothing :func:`clean_leftovers`
     would not find."""
-    run_dir = snapshot.common_dir / "stomper" / "runs" / snapshot.run_id
+    run_dir = runs.run_dir(snapshot.common_dir, snapshot.run_id)
     if not run_dir.is_dir():
         raise ToolError(f"run {snapshot.run_id} was already released")
     return run_dir / name
@@ -253,6 +287,7 @@ def _commit_and_move_head(snapshot: Snapshot, entry: str, message: str, head: st
         .strip()
     )
     subject = message.splitlines()[0] if message.strip() else "stomper fix"
+    journal.commit_made(commit)
     # No hooks: a failing reference-transaction hook would veto the move.
     moved = git(root, *_NO_HOOKS, "update-ref", "-m", f"stomper: {subject}", "HEAD", commit, head,
                 check=False)  # fmt: skip

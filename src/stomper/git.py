@@ -7,7 +7,6 @@ through :func:`git_env`, which removes them, and pins the options that change ou
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
@@ -102,6 +101,8 @@ async def agit(
     check: bool = True,
 ) -> bytes:
     """:func:`git` for async code: the event loop keeps running while git works."""
+    import asyncio  # here, not at the top: the hook's no-op path runs git but never asyncio
+
     process = await asyncio.create_subprocess_exec(
         "git",
         *PINNED_CONFIG,

@@ -4,21 +4,26 @@ Built-in plugins come from :data:`BUILTIN_PLUGINS` under short names; third-part
 entry-point group ``stomper`` unless ``STOMPER_DISABLE_PLUGIN_AUTOLOAD=1``. Any plugin can be
 blocked by name. A plugin that fails to import, or registers a name already taken, is a
 :class:`PluginError` naming it and its package.
+
+Start-up cost matters (the pre-commit hook's no-op path must cost about what the linters
+cost), so a built-in module is imported only when one of its hooks is first called (a
+:class:`~stomper.lazy_plugins.LazyModule` stands in for it, registered in the same place), and
+``importlib.metadata`` only when some installed distribution may declare a ``stomper`` entry
+point. Hook order, names and errors are those of eager loading.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from importlib import metadata
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import pluggy
 
 from stomper import hookspecs
 from stomper.errors import FatalError, PluginError
+from stomper.lazy_plugins import LazyModule, may_declare_entry_points
 
 if TYPE_CHECKING:
     from stomper.config import Config
@@ -42,6 +47,18 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("aider", "stomper_plugins.aider"),
     ("openai", "stomper_plugins.openai"),
 )
+# The hooks each built-in module implements, so it can be imported only when one is called
+# (tests/test_perf_correctness.py keeps this in step with the modules).
+BUILTIN_HOOKS: dict[str, tuple[str, ...]] = {
+    "ruff": ("stomper_register_linters",),
+    "mypy": ("stomper_register_linters",),
+    "validators": ("stomper_register_validators",),
+    "pytest": ("stomper_register_validators",),
+    **dict.fromkeys(
+        ("ruff-fix", "claude", "codex", "cursor", "gemini", "aider", "openai"),
+        ("stomper_register_agents",),
+    ),
+}
 
 _Obj = TypeVar("_Obj")
 
@@ -148,11 +165,11 @@ def make_plugins(
     for name, module_name in BUILTIN_PLUGINS:
         if name in blocked:
             continue
-        _register(manager, name, importlib.import_module(module_name), "stomper")
+        _register(manager, name, LazyModule.make(module_name, BUILTIN_HOOKS[name]), "stomper")
         infos.append(PluginInfo(name, "stomper", version, builtin=True))
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
-    if autoload:
+    if autoload and may_declare_entry_points(ENTRY_POINT_GROUP):
         infos.extend(_load_entry_points(manager, blocked))
     for name, plugin in extra:
         if name in blocked:
@@ -163,6 +180,8 @@ def make_plugins(
 
 
 def _load_entry_points(manager: pluggy.PluginManager, blocked: set[str]) -> list[PluginInfo]:
+    from importlib import metadata
+
     infos = []
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name in blocked:

@@ -84,7 +84,7 @@ def _remove_run(root: Path, run_id: str, record_dir: Path) -> list[str]:
     removed = []
     refs = git(root, "for-each-ref", "--format=%(refname)", f"{REF_PREFIX}{run_id}/")
     for ref in refs.decode("utf-8", "replace").splitlines():
-        git(root, "update-ref", "-d", ref, check=False)
+        git(root, "-c", "core.hooksPath=/dev/null", "update-ref", "-d", ref, check=False)
         removed.append(f"ref {ref}")
     for temp in _recorded_dirs(record_dir):
         if temp.name.startswith(TEMP_PREFIX) and temp.exists():
@@ -152,7 +152,7 @@ def clean_leftovers(root: Path) -> list[str]:
     for ref in refs.splitlines():
         run_id = ref[len(REF_PREFIX) :].split("/", 1)[0]
         if run_id not in live:
-            git(root, "update-ref", "-d", ref, check=False)
+            git(root, "-c", "core.hooksPath=/dev/null", "update-ref", "-d", ref, check=False)
             removed.append(f"ref {ref}")
     removed += _remove_stale_locks(common / "stomper")
     _remove_empty_parents(runs)

@@ -34,8 +34,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
 
+from stomper import journal
 from stomper.errors import ToolError
+from stomper.faults import afault
 from stomper.git import agit
+from stomper.sandbox_compare import snapshot_tree
 from stomper.sandbox_tree import (
     ENV,
     KEEP_DIRS,
@@ -47,6 +50,7 @@ from stomper.sandbox_tree import (
     verify_undone,
     write_git_dir,
 )
+from stomper.sandbox_watch import forget, register, watch_for
 from stomper.snapshot import (
     Snapshot,
     clean_leftovers,
@@ -96,11 +100,14 @@ async def reset_sandbox(sandbox: Sandbox, *, keep: Sequence[str] = KEEP_DIRS) ->
     when it is still not pristine afterwards (then the sandbox must be thrown away)."""
     root, snapshot = sandbox.root, sandbox.snapshot
     found = await scan(root, snapshot, keep)
-    if found.clean:
-        return
-    await undo(root, snapshot, found)
-    if not await verify_undone(root, snapshot, found):
-        raise ToolError(f"sandbox {sandbox.id} could not be reset ({found.changes[:3]})")
+    if not found.clean:
+        await undo(root, snapshot, found)
+        if not await verify_undone(root, snapshot, found):
+            forget(root)
+            raise ToolError(f"sandbox {sandbox.id} could not be reset ({found.changes[:3]})")
+    watch = watch_for(root)
+    if watch is not None:
+        watch.mark_clean()  # pristine again: what the reset itself touched does not count
 
 
 async def reset_path(sandbox: Sandbox, path: str) -> None:
@@ -217,10 +224,13 @@ class Sandboxes:
     async def close(self) -> None:
         """Remove every sandbox (busy ones too) and the run's temporary directory."""
         self._closed = True
+        for root in (*self._idle, *self._busy.values()):
+            forget(root)
         self._idle.clear()
         self._busy.clear()
         base, self._base = self._base, None
         if base is not None:
+            await afault("cleanup")
             await _uncancellable(lambda: shutil.rmtree(base, ignore_errors=True))
 
     async def __aenter__(self) -> Sandboxes:
@@ -251,6 +261,10 @@ class Sandboxes:
             source = snapshot.root / name
             if source.is_dir() and not source.is_symlink():
                 await _uncancellable(functools.partial(_copy_tree, source, root / name))
+        # From now on the kernel tells which paths change (see stomper.sandbox_watch), and
+        # they are compared with the snapshot's tree, loaded once for all sandboxes.
+        await asyncio.to_thread(snapshot_tree, snapshot.root, snapshot.commit)
+        await asyncio.to_thread(register, root, self._keep, git_dir(root) / "index")
         return root
 
 
@@ -262,6 +276,7 @@ def _base_path(snapshot: Snapshot) -> Path:
 def _make_base(snapshot: Snapshot, base: Path) -> None:
     """The run's temporary directory, recorded before it exists so a crash cannot orphan it."""
     record_temp_dir(snapshot, base)
+    journal.temp_dir_made(base)  # a killed run's agents are found by their cwd in there
     base.mkdir(mode=0o700)
 
 
@@ -270,5 +285,6 @@ def _copy_tree(source: Path, target: Path) -> None:
 
 
 def _remove_pair(root: Path) -> None:
+    forget(root)
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(git_dir(root), ignore_errors=True)

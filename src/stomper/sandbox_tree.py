@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 from stomper.git import agit, git_env, split_z
+from stomper.sandbox_compare import cached_tree, compare_paths, restore_files, snapshot_tree
+from stomper.sandbox_watch import watch_for
 from stomper.snapshot import Snapshot
 from stomper.types import ChangedPath
 
@@ -115,9 +118,51 @@ def _head_moved(root: Path, snapshot: Snapshot) -> bool:
 
 
 async def scan(root: Path, snapshot: Snapshot, keep: Sequence[str]) -> Scan:
-    """Compare the sandbox with the snapshot commit: tracked, untracked and ignored files."""
-    tampered = await asyncio.to_thread(_git_files_tampered, root, snapshot)
-    head_moved = tampered or await asyncio.to_thread(_head_moved, root, snapshot)
+    """Compare the sandbox with the snapshot commit: tracked, untracked and ignored files.
+
+    With a :class:`~stomper.sandbox_watch.TreeWatch` on the sandbox, only the paths it saw
+    touched are compared (and git leaves the index alone, so a changed index means someone
+    else wrote it); without one, or when it cannot vouch for its list, everything is.
+    """
+    # Inline, not in a thread: a few small reads, and threads are scarce when many files run.
+    tampered = _git_files_tampered(root, snapshot)
+    head_moved = tampered or _head_moved(root, snapshot)
+    watch = None if head_moved else watch_for(root)
+    touched = watch.touched() if watch is not None else None
+    if touched is not None:
+        return await _scan_paths(root, snapshot, keep, touched)
+    found = await _scan_all(root, snapshot, keep, head_moved=head_moved, tampered=tampered)
+    if watch is not None and not found.index_dirty:
+        watch.note_own_index_write()  # status refreshed it; nothing is staged
+    return found
+
+
+async def _scan_paths(
+    root: Path, snapshot: Snapshot, keep: Sequence[str], paths: Sequence[str]
+) -> Scan:
+    """:func:`scan` of ``paths`` only (HEAD and the git files already checked): compared
+    with the snapshot's tree in Python (no index to read), else by git."""
+    if not paths:
+        return Scan((), (), False)
+    tree = cached_tree(snapshot.root, snapshot.commit)
+    if tree is None:
+        tree = await asyncio.to_thread(snapshot_tree, snapshot.root, snapshot.commit)
+    compared = compare_paths(root, tree, paths, keep, DISPOSABLE_DIRS)
+    if compared is not None:
+        return Scan(tuple(compared[0]), tuple(compared[1]), False)
+    git_args = (*sandbox_git(root)[:4], "--no-optional-locks", *sandbox_git(root)[4:])
+    status = ("status", "--porcelain=v2", "-z", "--untracked-files=no", "--no-renames")
+    others = ("ls-files", "-z", "--others", "--directory", *(f"--exclude={k}/" for k in keep))
+    tracked, untracked = await asyncio.gather(
+        agit(root, *git_args, *status, "--ignore-submodules=none", "--", *paths, env=ENV),
+        agit(root, *git_args, *others, "--", *paths, env=ENV),
+    )
+    return _found(_parse_status(tracked), untracked, tampered=False, head_moved=False)
+
+
+async def _scan_all(
+    root: Path, snapshot: Snapshot, keep: Sequence[str], *, head_moved: bool, tampered: bool
+) -> Scan:
     if head_moved:
         tracked_args: tuple[str, ...] = ("diff", "--raw", "-z", "--no-renames", "--no-ext-diff")
         tracked_args += ("--ignore-submodules=none", snapshot.commit)
@@ -129,7 +174,14 @@ async def scan(root: Path, snapshot: Snapshot, keep: Sequence[str]) -> Scan:
         agit(root, *sandbox_git(root), "ls-files", "-z", "--others", "--directory",
              *(f"--exclude={name}/" for name in keep), env=ENV),
     )  # fmt: skip
-    changes, staged = _parse_raw(tracked) if head_moved else _parse_status(tracked)
+    parsed = _parse_raw(tracked) if head_moved else _parse_status(tracked)
+    return _found(parsed, untracked, tampered=tampered, head_moved=head_moved)
+
+
+def _found(
+    parsed: tuple[list[ChangedPath], bool], untracked: bytes, *, tampered: bool, head_moved: bool
+) -> Scan:
+    changes, staged = parsed
     disposable = []
     for entry in split_z(untracked):
         if entry.endswith("/") and entry.rstrip("/").rsplit("/", 1)[-1] in DISPOSABLE_DIRS:
@@ -198,16 +250,32 @@ async def undo(root: Path, snapshot: Snapshot, found: Scan) -> None:
         await agit(root, *sandbox_git(root), "read-tree", "--reset", "-u", snapshot.commit, env=ENV)
         return
     tracked = [change.path for change in found.changes if change.change != "added"]
+    tree = cached_tree(snapshot.root, snapshot.commit) if watch_for(root) is not None else None
+    if tracked and tree is not None:
+        # From the objects, not through the index: a cost independent of the project's size.
+        restore = functools.partial(restore_files, root, snapshot.root, tree, tracked)
+        if await asyncio.to_thread(restore):
+            return
     if tracked:
         paths = b"".join(os.fsencode(path) + b"\0" for path in tracked)
-        await agit(root, *sandbox_git(root), "checkout-index", "-f", "-u", "-z", "--stdin",
+        # Watched, the index is left as it is (-u would rewrite all of it, 20 ms at 20,000
+        # files): a stale stat entry only makes git compare that one file's bytes again.
+        refresh = () if watch_for(root) is not None else ("-u",)
+        await agit(root, *sandbox_git(root), "checkout-index", "-f", *refresh, "-z", "--stdin",
                    stdin=paths, env=ENV)  # fmt: skip
 
 
 async def verify_undone(root: Path, snapshot: Snapshot, found: Scan) -> bool:
     """Whether the paths ``found`` listed are back as in the snapshot (a scan of just those)."""
-    if found.index_dirty or await asyncio.to_thread(_git_files_tampered, root, snapshot):
+    if found.index_dirty or _git_files_tampered(root, snapshot):
         return (await scan(root, snapshot, ())).clean
+    if watch_for(root) is not None:
+        tree = cached_tree(snapshot.root, snapshot.commit)
+        paths = [change.path for change in found.changes]
+        paths += [entry.rstrip("/") for entry in found.disposable]
+        compared = None if tree is None else compare_paths(root, tree, paths, KEEP_DIRS, ())
+        if compared is not None:
+            return compared == ([], [])
     gone = [change.path for change in found.changes if change.change == "added"]
     gone += list(found.disposable)
     if any(os.path.lexists(root / path) for path in gone):
@@ -215,8 +283,9 @@ async def verify_undone(root: Path, snapshot: Snapshot, found: Scan) -> bool:
     tracked = [change.path for change in found.changes if change.change != "added"]
     if not tracked:
         return True
-    out = await agit(root, *sandbox_git(root), "status", "--porcelain=v2", "-z",
-                     "--untracked-files=no", "--", *tracked, env=ENV)  # fmt: skip
+    out = await agit(root, *sandbox_git(root)[:4], "--no-optional-locks", *sandbox_git(root)[4:],
+                     "status", "--porcelain=v2", "-z", "--untracked-files=no", "--", *tracked,
+                     env=ENV)  # fmt: skip
     return out == b""
 
 

@@ -13,10 +13,12 @@ import contextlib
 import os
 import shutil
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from stomper import runs
+from stomper.blobs import close_readers, read_blob
 from stomper.errors import UsageError
 from stomper.git import common_dir, git, git_env
 from stomper.runs import clean_leftovers
@@ -60,9 +62,11 @@ def _head(root: Path) -> str | None:
     return out.decode().strip() or None
 
 
-def take_snapshot(root: Path, run_id: str) -> Snapshot:
+def take_snapshot(root: Path, run_id: str, *, exclude: Sequence[str] = ()) -> Snapshot:
     """Capture the work tree at ``root`` as a commit, leaving the user's index, HEAD and refs
-    as they were. Raises :class:`UsageError` outside a work tree or for a run id in use."""
+    as they were. Raises :class:`UsageError` outside a work tree or for a run id in use.
+    Paths matching the ``exclude`` deny patterns are left out, so no sandbox (and no agent
+    working in one) ever holds them."""
     top = git(root, "rev-parse", "--show-toplevel", check=False).rstrip(b"\n")
     if not top:
         raise UsageError(f"{root} is not inside a git work tree")
@@ -71,26 +75,32 @@ def take_snapshot(root: Path, run_id: str) -> Snapshot:
     run_dir = runs.start_run(common, run_id)
     snapshot = Snapshot(root, common, "", _head(root), run_id)
     try:
-        commit = _snapshot_commit(snapshot, run_dir / "index")
+        commit = _snapshot_commit(snapshot, run_dir / "index", exclude)
         ref = f"{runs.REF_PREFIX}{run_id}/snapshot"
-        git(root, "update-ref", "-m", "stomper snapshot", ref, commit, "0" * 40)
+        # No hooks: a user's failing reference-transaction hook must not veto stomper's ref.
+        git(root, "-c", "core.hooksPath=/dev/null", "update-ref", "-m", "stomper snapshot", ref,
+            commit, "0" * 40)  # fmt: skip
     except BaseException:
         release_snapshot(snapshot)
         raise
     return snapshot._replace(commit=commit)
 
 
-def _snapshot_commit(snapshot: Snapshot, temp_index: Path) -> str:
+def _snapshot_commit(snapshot: Snapshot, temp_index: Path, exclude: Sequence[str]) -> str:
     root = snapshot.root
     user_index = Path(os.fsdecode(git(root, "rev-parse", "--git-path", "index").rstrip(b"\n")))
     user_index = user_index if user_index.is_absolute() else root / user_index
     if user_index.exists():
         # A copy keeps the user's stat data, so only files changed on disk are read again.
-        shutil.copyfile(user_index, temp_index)
+        # copy2 keeps the index's own mtime too: git's racy-clean check compares entries
+        # with it, and a fresh mtime would let a same-size edit made in the same tick as
+        # the last index write pass as unchanged.
+        shutil.copy2(user_index, temp_index)
     env = git_env(None, GIT_INDEX_FILE=str(temp_index), **_IDENTITY)
     try:
         git(root, *_RAW_ADD, "add", "-A", "--ignore-errors", "--", ":/", env=env)
         _store_raw_bytes(root, env)
+        _drop_denied(root, env, exclude)
         tree = git(root, *_RAW_ADD, "write-tree", env=env).decode().strip()
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -98,6 +108,19 @@ def _snapshot_commit(snapshot: Snapshot, temp_index: Path) -> str:
     parents = ("-p", snapshot.head) if snapshot.head else ()
     message = f"stomper snapshot {snapshot.run_id}".encode()
     return git(root, "commit-tree", tree, *parents, stdin=message, env=env).decode().strip()
+
+
+def _drop_denied(root: Path, env: dict[str, str], exclude: Sequence[str]) -> None:
+    """Remove the entries matching the deny list from the snapshot's temporary index."""
+    from stomper.secrets import is_denied
+
+    if not exclude:
+        return
+    paths = git(root, "ls-files", "-z", env=env).split(b"\0")
+    denied = [path for path in paths if path and is_denied(os.fsdecode(path), exclude)]
+    if denied:
+        stdin = b"\0".join(denied) + b"\0"
+        git(root, "update-index", "-z", "--force-remove", "--stdin", stdin=stdin, env=env)
 
 
 def _store_raw_bytes(root: Path, env: dict[str, str]) -> None:
@@ -162,6 +185,11 @@ def _paths_with_conversions(root: Path, paths: list[bytes], env: dict[str, str])
 
 def snapshot_entry(snapshot: Snapshot, path: str) -> tuple[str, str] | None:
     """``(mode, object id)`` of ``path`` in the snapshot, or None when it is not there."""
+    from stomper.sandbox_compare import cached_tree
+
+    tree = cached_tree(snapshot.root, snapshot.commit)  # loaded once sandboxes exist
+    if tree is not None:
+        return tree.entries.get(path)
     env = git_env(None, GIT_LITERAL_PATHSPECS="1")
     out = git(snapshot.root, "ls-tree", "-z", "--full-tree", snapshot.commit, "--", path, env=env)
     for record in out.split(b"\0"):
@@ -177,7 +205,10 @@ def snapshot_bytes(snapshot: Snapshot, path: str) -> bytes:
     entry = snapshot_entry(snapshot, path)
     if entry is None or not entry[0].startswith("100"):
         raise FileNotFoundError(f"{path} is not a file in the snapshot")
-    return git(snapshot.root, "cat-file", "blob", entry[1])
+    content = read_blob(snapshot.root, entry[1])
+    if content is None:
+        raise FileNotFoundError(f"{path}: object {entry[1]} is missing")
+    return content
 
 
 def record_temp_dir(snapshot: Snapshot, path: Path) -> None:
@@ -189,4 +220,5 @@ def record_temp_dir(snapshot: Snapshot, path: Path) -> None:
 def release_snapshot(snapshot: Snapshot) -> None:
     """Delete the snapshot's ref, the run's temporary directories and its record. Idempotent.
     Close the run's :class:`~stomper.sandbox.Sandboxes` first."""
+    close_readers(snapshot.root)
     runs.end_run(snapshot.root, snapshot.common_dir, snapshot.run_id)

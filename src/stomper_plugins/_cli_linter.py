@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePath
@@ -70,6 +69,8 @@ def path_arguments(paths: Sequence[str]) -> Iterator[list[str]]:
     if sum(len(path) + 1 for path in safe) <= ARGV_BUDGET:
         yield safe
         return
+    import tempfile  # only for long path lists: start-up cost matters to the hook
+
     encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
     with tempfile.TemporaryDirectory(prefix="stomper-") as directory:
         argfile = Path(directory, "paths.txt")

@@ -8,6 +8,7 @@ Importing this package imports langgraph, so commands import it only when they r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
@@ -23,15 +24,18 @@ from stomper.engine.context import (
     select_validators,
     with_agent,
 )
+from stomper.engine.events import RunEvents
 from stomper.engine.graph import build_run_graph
 from stomper.prompts import load_template
+from stomper.runguard import run_guard
+from stomper.threadpool import widen_default_executor
 
 if TYPE_CHECKING:
     from stomper.config import Config
     from stomper.plugins import Plugins
     from stomper.types import Diagnostic, FileResult
 
-__all__ = ["FixRun", "run_fix", "with_agent"]
+__all__ = ["FixRun", "RunEvents", "run_fix", "with_agent"]
 
 
 class FixRun(NamedTuple):
@@ -60,18 +64,24 @@ async def run_fix(
     dry_run: bool = False,
     on_file_done: FileDone | None = None,
     collected: Sequence[Diagnostic] | None = None,
+    events: RunEvents | None = None,
 ) -> FixRun:
     """Fix ``files`` (relative POSIX paths) under ``root``, at most ``max_parallel_files`` at once.
 
     Fixes are written back and committed as ``config`` says, unless ``dry_run``. The snapshot
     and every sandbox are released before this returns, whatever happened. ``collected``
     holds what the linters already reported on ``files`` in the user's tree, unfiltered, so
-    a caller that linted first does not pay for it twice.
+    a caller that linted first does not pay for it twice. ``events`` lets the caller follow
+    the run and wrap its agents (a result cache).
     """
+    widen_default_executor(config.max_parallel_files)  # else 6 threads serve all files
     async with AsyncExitStack() as stack:
+        await stack.enter_async_context(run_guard(root, writes=not dry_run))
         context = await asyncio.to_thread(
             _build_context, root, config, plugins, stack, dry_run=dry_run, on_file_done=on_file_done
         )
+        if events is not None:
+            context = _with_events(context, events)
         final = await build_run_graph().ainvoke(
             {"files": list(files), "collected": None if collected is None else list(collected)},
             {"max_concurrency": config.max_parallel_files},
@@ -116,3 +126,10 @@ def _build_context(
         notes=(*chain_notes, *validator_notes),
         on_file_done=on_file_done,
     )
+
+
+def _with_events(context: FixContext, events: RunEvents) -> FixContext:
+    """``context`` telling ``events``, its agents wrapped by ``events.wrap_agent`` if set."""
+    wrap = events.wrap_agent
+    chain = [wrap(agent) for agent in context.chain] if wrap is not None else context.chain
+    return dataclasses.replace(context, events=events, chain=chain)

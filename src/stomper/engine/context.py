@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stomper.engine.events import RunEvents, emit_stage
 from stomper.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -46,14 +47,17 @@ class RunResources:
     cost_usd: float = 0.0
     started: float = dataclasses.field(default_factory=time.monotonic)
 
-    async def open(self, root: Path, run_id: str, size: int, seed: Sequence[str]) -> None:
+    async def open(
+        self, root: Path, run_id: str, size: int, seed: Sequence[str], deny: Sequence[str] = ()
+    ) -> None:
         """Take the snapshot and open the sandbox pool; both close with :attr:`stack`.
 
-        ``seed`` names cache directories of the user's tree copied into each new sandbox.
+        ``seed`` names cache directories of the user's tree copied into each new sandbox;
+        files matching ``deny`` are kept out of the snapshot, so no agent can read them.
         """
         from stomper.sandbox import Sandboxes, release_snapshot, take_snapshot
 
-        snapshot = await asyncio.to_thread(take_snapshot, root, run_id)
+        snapshot = await asyncio.to_thread(take_snapshot, root, run_id, exclude=deny)
         self.stack.push_async_callback(asyncio.to_thread, release_snapshot, snapshot)
         self.snapshot = snapshot
         pool = Sandboxes(snapshot, size=size, seed=seed)
@@ -87,6 +91,11 @@ class FixContext:
     dry_run: bool = False
     notes: Sequence[str] = ()
     on_file_done: FileDone | None = None
+    events: RunEvents = dataclasses.field(default_factory=RunEvents)
+
+    def stage(self, path: str, stage: str, detail: str = "") -> None:
+        """Tell the caller (a live display) that ``path`` reached ``stage``."""
+        emit_stage(self.events, path, stage, detail)
 
     @property
     def jobs(self) -> int:

@@ -16,8 +16,10 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from stomper.engine.context import FixContext
+from stomper.engine.events import emit_validated
 from stomper.engine.outcome import file_result, fixed_codes, improved, settled_status
 from stomper.engine.state import FileState
+from stomper.faults import afault
 from stomper.prompts import build_prompt
 from stomper.types import Agent, FixRequest
 
@@ -34,8 +36,10 @@ async def create_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Upda
     if resources.sandboxes is None or resources.snapshot is None:
         raise RuntimeError("the run's sandboxes were not opened before fixing files")
     path = state["path"]
+    runtime.context.stage(path, "sandbox")
     sandbox = await resources.sandboxes.acquire(path)
     resources.leases[path] = sandbox
+    await afault("sandbox-created")
     try:
         original = await asyncio.to_thread(snapshot_bytes, resources.snapshot, path)
     except (KeyError, FileNotFoundError, LookupError) as error:
@@ -89,6 +93,7 @@ async def call_agent(state: FileState, runtime: Runtime[FixContext]) -> Update:
     if agent.kind == "ai":
         context.resources.agent_calls += 1
     request = _request(agent, state, context)
+    context.stage(state["path"], "fixing", f"{agent.name}, attempt {state['attempt']}")
     attempts = state.get("attempts", 0) + 1
     try:
         outcome = await asyncio.wait_for(
@@ -149,6 +154,8 @@ async def apply_to_main(state: FileState, runtime: Runtime[FixContext]) -> Updat
 
     context = runtime.context
     status = settled_status(state)
+    context.stage(state["path"], "writing")
+    emit_validated(context.events, state["path"], state["original"], state["accepted"])
     if context.dry_run:
         return {"status": status, "notes": ["dry run: nothing written"]}
     snapshot = context.resources.snapshot
@@ -170,6 +177,7 @@ async def commit(state: FileState, runtime: Runtime[FixContext]) -> Update:
         return {}
     snapshot = context.resources.snapshot
     assert snapshot is not None
+    context.stage(state["path"], "committing")
     message = context.config.commit_style.format(codes=fixed_codes(state), path=state["path"])
     try:
         async with context.resources.commit_lock:

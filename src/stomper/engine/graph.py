@@ -2,7 +2,8 @@
 
 Run graph::
 
-    initialize -> collect -> Send per file -> fix_file -> aggregate (defer) -> finalize
+    initialize -> collect -> Send per file -> fix_file -> aggregate (defer) -> final_check
+        -> finalize   (final_check: :mod:`stomper.crosscheck`, all written fixes together)
 
 Per-file subgraph (one compiled graph, invoked by ``fix_file`` for each file, so a file's many
 steps never become ``Send`` hops of the run graph)::
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from langgraph.graph import END, START, StateGraph
 
+from stomper import crosscheck
 from stomper.engine import attempt, file_nodes, run_nodes
 from stomper.engine.context import FixContext
 from stomper.engine.state import FileState, FileTask, RunState
@@ -76,11 +78,13 @@ def build_run_graph() -> CompiledStateGraph[RunState, FixContext, RunState, RunS
     graph.add_node("collect", run_nodes.collect_diagnostics)
     graph.add_node("fix_file", run_nodes.make_fix_file(run_file), input_schema=FileTask)
     graph.add_node("aggregate", run_nodes.aggregate, defer=True)
+    graph.add_node("final_check", crosscheck.final_check)
     graph.add_node("finalize", run_nodes.finalize)
     graph.add_edge(START, "initialize")
     graph.add_edge("initialize", "collect")
     graph.add_conditional_edges("collect", run_nodes.fan_out, ["fix_file", "aggregate"])
     graph.add_edge("fix_file", "aggregate")
-    graph.add_edge("aggregate", "finalize")
+    graph.add_edge("aggregate", "final_check")
+    graph.add_edge("final_check", "finalize")
     graph.add_edge("finalize", END)
     return graph.compile(name="stomper_fix")

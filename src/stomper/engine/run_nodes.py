@@ -38,6 +38,7 @@ async def collect_diagnostics(state: RunState, runtime: Runtime[FixContext]) -> 
     files = state.get("files", [])
     found = state.get("collected")  # the hook lints first, to know whether to start at all
     if found is None:
+        context.stage("", "collecting", f"{len(files)} files")
         found = await asyncio.to_thread(collect, context.linters, context.root, files)
     baseline = by_file(apply_filters(found, context.relint_config))
     targeted = apply_filters(found, context.config)
@@ -45,10 +46,14 @@ async def collect_diagnostics(state: RunState, runtime: Runtime[FixContext]) -> 
         {"path": path, "baseline": tuple(baseline[path]), "targeted": tuple(diagnostics)}
         for path, diagnostics in by_file(targeted).items()
     ]
+    for task in tasks:
+        context.stage(task["path"], "queued")
     if tasks and context.chain:
         # A warm mypy cache turns a sandbox's first check from seconds into a fraction of one.
         seed = [".mypy_cache"] if any(linter.name == "mypy" for linter in context.linters) else []
-        await context.resources.open(context.root, context.run_id, context.jobs, seed)
+        await context.resources.open(
+            context.root, context.run_id, context.jobs, seed, context.config.deny
+        )
     return {"tasks": tasks, "baseline": tuple(targeted), "files_checked": len(files)}
 
 

@@ -1,0 +1,75 @@
+"""Helpers for the tests of ``stomper fix``'s reporting, cache, resume and bundles.
+
+A small project in a real repository, fake AI agents plugged into the real command (by
+replacing the plugin factory the command uses), and a check that a run left nothing behind.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+from fake_agents import AgentPlugin, FakeAgent
+
+from stomper.testing import GitRepo, plugins_with
+
+PYPROJECT = """\
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = ["E", "F", "I"]
+
+[tool.stomper]
+linters = ["ruff"]
+agents = {agents}
+max_attempts = {attempts}
+"""
+GITIGNORE = "__pycache__/\n.mypy_cache/\n.ruff_cache/\n"
+# One F401 (os): ruff-fix or the fake agents fix it.
+UNUSED = "import os\n\n\ndef main() -> None:\n    print('hello')\n"
+UNUSED_FIXED = "\n\ndef main() -> None:\n    print('hello')\n"
+# One E741 (`l`): no deterministic fix; an agent renames it, or silences it (rejected).
+AMBIGUOUS = "l = 1\nprint(l)\n"
+
+
+def make_project(
+    repo: GitRepo, files: Mapping[str, str], agents: Sequence[str] = ("fake",), attempts: int = 1
+) -> None:
+    """Write the configuration and ``files`` and commit them."""
+    names = "[" + ", ".join(f'"{name}"' for name in agents) + "]"
+    repo.write("pyproject.toml", PYPROJECT.format(agents=names, attempts=attempts))
+    repo.write(".gitignore", GITIGNORE)
+    for path, content in files.items():
+        repo.write(path, content)
+    repo.commit("project")
+
+
+def use_agents(monkeypatch: pytest.MonkeyPatch, *agents: FakeAgent) -> None:
+    """Make ``stomper`` commands in this process load the built-ins plus ``agents``."""
+    plugins = plugins_with(("fake-agents", AgentPlugin(*agents)))
+    monkeypatch.setattr("stomper.commands._common.make_plugins", lambda *args, **kw: plugins)
+
+
+def private_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Sandboxes go to a temporary directory of the test's own."""
+    private = tmp_path / "tmpdir"
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    return private
+
+
+def assert_nothing_left(repo: GitRepo, private: Path) -> None:
+    """No sandbox directory, stomper ref or run record remains (the cache may)."""
+    assert [item.name for item in private.iterdir() if "stomper" in item.name] == []
+    assert repo.git("for-each-ref", "refs/stomper/") == ""
+    runs = repo.path / ".git" / "stomper" / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []
+
+
+def status(repo: GitRepo) -> str:
+    """``git status`` without ignored files."""
+    return repo.git("status", "--porcelain", "--untracked-files=all")

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
         info = plugins.owner(obj)
         rows.setdefault(info.name if info else "(unknown)", []).append(_describe(role, obj))
     for info in plugins.infos:
-        origin = "built-in" if info.builtin else f"{info.package} {info.version}".strip()
+        package = f"{info.package} {info.version}".strip()
+        origin = f"built-in, {package}" if info.builtin else package
         print(f"{info.name}  ({origin})")
         for line in rows.get(info.name, []) or ["  registers nothing"]:
             print(line)

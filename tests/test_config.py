@@ -85,7 +85,7 @@ def test_bad_configuration_names_the_key_and_the_file(
 
 
 def test_bad_override_names_the_command_line(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="command line.*max_attempts"):
+    with pytest.raises(ConfigError, match=r"command line.*max_attempts"):
         load_config(tmp_path, {"max_attempts": "x"})
 
 

@@ -199,10 +199,14 @@ def _settle_write(common: Path, stem: str, event: Event, run: str) -> list[str]:
         return [*done, f"write-back of {target} by a {run}: it holds {which}"]
     keep = recovered_dir(common) / f"{stem}-{event['token']}-{target.name}"
     keep.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(event["saved"], keep)
+    try:
+        os.replace(event["saved"], keep)
+        saved = f"its original is saved at {keep}"
+    except OSError:
+        saved = "its original could not be found (see the git object database)"
     message = (
         f"cannot vouch for {target}: a {run} was writing it and it now holds neither its "
-        f"original nor the fix; left as it is, its original is saved at {keep}"
+        f"original nor the fix; left as it is, {saved}"
     )
     log.warning("%s", message)
     return [*done, message]

@@ -2,25 +2,33 @@
 
 Subcommands live in :mod:`stomper.commands`; each adds its parser and imports its heavy
 machinery only when it runs, so ``stomper --version`` and the hook's fast path stay cheap.
+Only the requested subcommand's module is imported and its parser built; ``--help``, no
+command or an unknown one build them all, so the help lists every command.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 
 from stomper import __version__
-from stomper.commands import apply, check, clean, fix, hook, plugins_command
 from stomper.errors import FatalError
 
-COMMANDS = (check, fix, hook, apply, clean, plugins_command)
+# Subcommand name -> module of stomper.commands, in the order --help lists them.
+COMMAND_MODULES = {
+    "check": "check",
+    "fix": "fix",
+    "hook": "hook",
+    "apply": "apply",
+    "clean": "clean",
+    "plugins": "plugins_command",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, subcommands included."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: with ``only``, that subcommand's alone, else all of them."""
     parser = argparse.ArgumentParser(
         prog="stomper",
         description="Fix what ruff and mypy report: deterministic fixers first, then AI "
@@ -28,27 +36,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"stomper {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(subparsers)
+    names = [only] if only in COMMAND_MODULES else list(COMMAND_MODULES)
+    for name in names:
+        module = importlib.import_module(f"stomper.commands.{COMMAND_MODULES[name]}")
+        module.add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run stomper with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments[0] if arguments else None)
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help()
         return 2
     verbose = getattr(args, "verbose", False)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="stomper: %(levelname)s: %(message)s",
-    )
+    _configure_logging(verbose)
     try:
         exit_code: int = args.run(args)
     except FatalError as error:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         print(f"stomper: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -58,3 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stomper: {account()}", file=sys.stderr)
         return INTERRUPTED_EXIT
     return exit_code
+
+
+def _configure_logging(verbose: bool) -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="stomper: %(levelname)s: %(message)s",
+    )

@@ -92,42 +92,36 @@ def _read_no_follow(target: Path) -> tuple[bytes, int] | None:
 def write_back(snapshot: Snapshot, path: str, new: bytes) -> WriteOutcome:
     """Replace ``path`` in the user's work tree by ``new`` if it still holds the snapshot's
     bytes. Never follows a symlink; never leaves a half-written file."""
-    target = _target(snapshot.root, path)
-    if target is None:
+    if _target(snapshot.root, path) is None:
         return WriteOutcome(False, f"refused: {path} is outside the repository")
     try:
         original = snapshot_bytes(snapshot, path)
     except FileNotFoundError:
         return WriteOutcome(False, f"refused: {path} is not a regular file in the snapshot")
-    with file_lock(_apply_lock(snapshot), what="stomper write-back lock"):
-        current = _read_no_follow(target)
-        if current is None:
-            return WriteOutcome(False, f"refused: {path} is missing or not a regular file")
-        if current[0] != original:
-            return WriteOutcome(False, CONFLICT)
-        if new == original:
-            return WriteOutcome(True)
-        fault("before-write")
-        token, written = journal.write_began(target, original, new), False
-        try:
-            _replace_atomically(target, new, current[1])
-            written = True
-        except OSError as error:
-            return WriteOutcome(False, f"write failed: {error.strerror or error}")
-        finally:
-            journal.write_ended(token, target, new, written=written)
-    return WriteOutcome(True)
+    return _swap(snapshot, path, original, new, CONFLICT)
 
 
 def compare_and_swap(snapshot: Snapshot, path: str, expected: bytes, new: bytes) -> WriteOutcome:
     """Replace ``path`` by ``new`` if it holds exactly ``expected`` (to undo a written fix)."""
+    return _swap(snapshot, path, expected, new, "conflict: file changed since the fix was written")
+
+
+def _swap(
+    snapshot: Snapshot, path: str, expected: bytes, new: bytes, conflict: str
+) -> WriteOutcome:
+    """Under the write-back lock: ``new`` in place of ``expected``, atomically and journaled."""
     target = _target(snapshot.root, path)
     if target is None:
         return WriteOutcome(False, f"refused: {path} is outside the repository")
     with file_lock(_apply_lock(snapshot), what="stomper write-back lock"):
         current = _read_no_follow(target)
-        if current is None or current[0] != expected:
-            return WriteOutcome(False, "conflict: file changed since the fix was written")
+        if current is None:
+            return WriteOutcome(False, f"refused: {path} is missing or not a regular file")
+        if current[0] != expected:
+            return WriteOutcome(False, conflict)
+        if new == expected:
+            return WriteOutcome(True)
+        fault("before-write")
         token, written = journal.write_began(target, expected, new), False
         try:
             _replace_atomically(target, new, current[1])

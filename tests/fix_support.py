@@ -6,7 +6,6 @@ replacing the plugin factory the command uses), and a check that a run left noth
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -51,15 +50,6 @@ def use_agents(monkeypatch: pytest.MonkeyPatch, *agents: FakeAgent) -> None:
     """Make ``stomper`` commands in this process load the built-ins plus ``agents``."""
     plugins = plugins_with(("fake-agents", AgentPlugin(*agents)))
     monkeypatch.setattr("stomper.commands._common.make_plugins", lambda *args, **kw: plugins)
-
-
-def private_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Sandboxes go to a temporary directory of the test's own."""
-    private = tmp_path / "tmpdir"
-    private.mkdir()
-    monkeypatch.setenv("TMPDIR", str(private))
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    return private
 
 
 def assert_nothing_left(repo: GitRepo, private: Path) -> None:

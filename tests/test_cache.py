@@ -14,7 +14,6 @@ from fix_support import (
     UNUSED_FIXED,
     assert_nothing_left,
     make_project,
-    private_tmpdir,
     use_agents,
 )
 
@@ -26,8 +25,8 @@ from stomper.testing import GitRepo
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return private_tmpdir(tmp_path, monkeypatch)
+def isolated(private_tmpdir: Path) -> Path:
+    return private_tmpdir
 
 
 def report(path: Path) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 from fake_agents import FakeAgent, add_noqa, remove_unused_imports
-from fix_support import AMBIGUOUS, UNUSED, make_project, private_tmpdir, use_agents
+from fix_support import AMBIGUOUS, UNUSED, make_project, use_agents
 
 from stomper import FixRequest
 from stomper.cli import main
@@ -24,8 +24,8 @@ BASELINE_STATES = {"new", "unchanged", "updated", "absent"}
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return private_tmpdir(tmp_path, monkeypatch)
+def isolated(private_tmpdir: Path) -> Path:
+    return private_tmpdir
 
 
 def behaviour(request: FixRequest) -> None:

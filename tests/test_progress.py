@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fake_agents import FakeAgent, remove_unused_imports
-from fix_support import UNUSED, make_project, private_tmpdir, use_agents
+from fix_support import UNUSED, make_project, use_agents
 from rich.console import Console
 
 from stomper import FixRequest
@@ -24,8 +24,8 @@ from stomper.types import FileResult
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return private_tmpdir(tmp_path, monkeypatch)
+def isolated(private_tmpdir: Path) -> Path:
+    return private_tmpdir
 
 
 def text_of(display: LiveDisplay) -> str:

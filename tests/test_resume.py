@@ -15,7 +15,6 @@ from fix_support import (
     UNUSED_FIXED,
     assert_nothing_left,
     make_project,
-    private_tmpdir,
 )
 
 from stomper.resume import JournalWriter, finished, read_journal, still_done
@@ -51,8 +50,8 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return private_tmpdir(tmp_path, monkeypatch)
+def isolated(private_tmpdir: Path) -> Path:
+    return private_tmpdir
 
 
 def run_stomper(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fix_support import UNUSED, assert_nothing_left, make_project, private_tmpdir, status
+from fix_support import UNUSED, assert_nothing_left, make_project, status
 
 from stomper.bundle import parse_shard, select_shard, shard_of
 from stomper.cli import main
@@ -19,8 +19,8 @@ FILES = {f"pkg/mod{index}.py": FIXABLE for index in range(6)} | {"top.py": UNUSE
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return private_tmpdir(tmp_path, monkeypatch)
+def isolated(private_tmpdir: Path) -> Path:
+    return private_tmpdir
 
 
 def clone(source: GitRepo, target: Path) -> GitRepo:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,16 +9,6 @@ import pytest
 from engine_support import children_settled
 
 from stomper.testing import GitRepo
-
-
-@pytest.fixture(autouse=True)
-def private_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Sandboxes go to a temporary directory of this test's own, checked empty afterwards."""
-    private = tmp_path / "tmpdir"
-    private.mkdir()
-    monkeypatch.setenv("TMPDIR", str(private))
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    return private
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,16 +25,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (info / "entry_points.txt").write_text("[stomper]\nsafety = safety_agent\n")
     return directory
-
-
-@pytest.fixture
-def private_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """TMPDIR of this test's own (sandboxes go there), for this process and subprocesses."""
-    private = tmp_path / "tmpdir"
-    private.mkdir()
-    monkeypatch.setenv("TMPDIR", str(private))
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    return private
 
 
 @pytest.fixture

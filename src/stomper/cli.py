@@ -8,13 +8,16 @@ command or an unknown one build them all, so the help lists every command.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from stomper import __version__
 from stomper.errors import FatalError
+
+if TYPE_CHECKING:
+    import argparse
 
 # Subcommand name -> module of stomper.commands, in the order --help lists them.
 COMMAND_MODULES = {
@@ -29,6 +32,8 @@ COMMAND_MODULES = {
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: with ``only``, that subcommand's alone, else all of them."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="stomper",
         description="Fix what ruff and mypy report: deterministic fixers first, then AI "
@@ -46,13 +51,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run stomper with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(arguments[0] if arguments else None)
-    args = parser.parse_args(arguments)
-    if args.command is None:
-        parser.print_help()
-        return 2
+    args = _plain_hook_arguments(arguments)
+    if args is None:
+        parser = build_parser(arguments[0] if arguments else None)
+        args = parser.parse_args(arguments)
+        if args.command is None:
+            parser.print_help()
+            return 2
     verbose = getattr(args, "verbose", False)
-    _configure_logging(verbose)
+    if not getattr(args, "defer_logging", False):
+        configure_logging(verbose)
     try:
         exit_code: int = args.run(args)
     except FatalError as error:
@@ -70,7 +78,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return exit_code
 
 
-def _configure_logging(verbose: bool) -> None:
+def _plain_hook_arguments(arguments: Sequence[str]) -> argparse.Namespace | None:
+    """``stomper hook FILE...`` with no option: parsed without building argparse's parser.
+
+    The pre-commit hook's fast path must cost about what the linters cost, and argparse (with
+    the gettext, locale and shutil it pulls in) is a good part of stomper's start-up. Only
+    plain file names take this path, for which argparse gives every option its default;
+    anything that looks like an option goes through argparse as usual. Logging is configured
+    by the hook itself, when something may log (``defer_logging``).
+    """
+    if not arguments or arguments[0] != "hook":
+        return None
+    paths = arguments[1:]
+    if any(path.startswith("-") for path in paths):
+        return None
+    from stomper.commands import hook
+
+    return hook.plain_arguments(paths)
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log as ``stomper: LEVEL: message`` on stderr; debug messages too with ``verbose``."""
     import logging
 
     logging.basicConfig(

@@ -8,7 +8,6 @@ file through :func:`load_config`'s ``overrides``.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -99,9 +98,49 @@ KEYS: dict[str, Key] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
+# The fields of :class:`Config`, in order.
+_FIELDS = (
+    "root",
+    "source",
+    "linters",
+    "agents",
+    "validators",
+    "disable",
+    "max_parallel_files",
+    "max_attempts",
+    "test_validation",
+    "continue_on_error",
+    "commit",
+    "commit_style",
+    "select",
+    "ignore",
+    "include",
+    "exclude",
+    "max_files",
+    "max_errors",
+    "unsafe_fixes",
+    "allow_suppressions",
+    "agent_timeout",
+    "max_agent_calls",
+    "max_run_seconds",
+    "max_cost_usd",
+    "hook_timeout",
+    "deny",
+    "prompt_template",
+    "plugins",
+    "cache",
+    "cache_dir",
+)
+
+
 class Config:
-    """The run's configuration; build it with :func:`load_config`."""
+    """The run's configuration; build it with :func:`load_config`.
+
+    Frozen, compared and hashed field by field (as a frozen dataclass would be); a plain
+    class because :mod:`dataclasses` costs the pre-commit hook's fast path its start-up time.
+    """
+
+    __slots__ = _FIELDS
 
     root: Path
     source: Path | None
@@ -134,16 +173,81 @@ class Config:
     cache: bool
     cache_dir: str | None
 
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaces took them
+        self,
+        root: Path,
+        source: Path | None,
+        linters: tuple[str, ...],
+        agents: tuple[str, ...],
+        validators: tuple[str, ...],
+        disable: tuple[str, ...],
+        max_parallel_files: int,
+        max_attempts: int,
+        test_validation: TestValidation,
+        continue_on_error: bool,
+        commit: bool,
+        commit_style: str,
+        select: tuple[str, ...],
+        ignore: tuple[str, ...],
+        include: tuple[str, ...],
+        exclude: tuple[str, ...],
+        max_files: int | None,
+        max_errors: int | None,
+        unsafe_fixes: bool,
+        allow_suppressions: bool,
+        agent_timeout: float,
+        max_agent_calls: int | None,
+        max_run_seconds: float | None,
+        max_cost_usd: float | None,
+        hook_timeout: float,
+        deny: tuple[str, ...],
+        prompt_template: str | None,
+        plugins: Mapping[str, Mapping[str, Any]],
+        cache: bool,
+        cache_dir: str | None,
+    ) -> None:
+        values = locals()
+        for name in FIELDS:
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Config)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in FIELDS)
+        return f"{type(self).__qualname__}({fields})"
+
+    def __reduce__(self) -> tuple[type[Config], tuple[Any, ...]]:
+        return (type(self), self._values())
+
     def plugin_options(self, name: str) -> Mapping[str, Any]:
         """Options from ``[tool.stomper.plugins.<name>]``; empty when there are none."""
         return self.plugins.get(name, {})
 
     def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` checked and applied, as command-line flags do."""
-        values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        values = {name: getattr(self, name) for name in FIELDS}
         for key, value in changes.items():
             values[key] = _check(key, value, "command line")
         return Config(**values)
+
+
+FIELDS: tuple[str, ...] = _FIELDS
 
 
 def default_config(root: Path) -> Config:

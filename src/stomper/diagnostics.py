@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,10 +24,40 @@ def collect(linters: Sequence[Linter], root: Path, paths: Sequence[str]) -> list
     if len(linters) == 1:
         found = linters[0].lint(root, paths)
     else:
-        with ThreadPoolExecutor(max_workers=len(linters)) as pool:
-            futures = [pool.submit(linter.lint, root, paths) for linter in linters]
-            found = [diagnostic for future in futures for diagnostic in future.result()]
+        found = [d for diagnostics in _lint_concurrently(linters, root, paths) for d in diagnostics]
     return sorted((d for d in found if d.path in wanted), key=sort_key)
+
+
+def _lint_concurrently(
+    linters: Sequence[Linter], root: Path, paths: Sequence[str]
+) -> list[list[Diagnostic]]:
+    """Each linter's diagnostics, in ``linters`` order; the first linter's error is raised once
+    all have finished. Plain threads (not an executor: its import costs the hook's fast path),
+    project-wide linters (mypy, the slowest) started first, the last one run in this thread."""
+    results: list[list[Diagnostic] | None] = [None] * len(linters)
+    errors: list[BaseException | None] = [None] * len(linters)
+
+    def work(index: int) -> None:
+        try:
+            results[index] = linters[index].lint(root, paths)
+        except BaseException as error:  # re-raised in the calling thread
+            errors[index] = error
+
+    order = sorted(
+        range(len(linters)), key=lambda index: not getattr(linters[index], "project_wide", False)
+    )
+    threads = [threading.Thread(target=work, args=(index,), daemon=True) for index in order[:-1]]
+    for thread in threads:
+        thread.start()
+    try:
+        work(order[-1])
+    finally:
+        for thread in threads:
+            thread.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return [result or [] for result in results]
 
 
 def sort_key(diagnostic: Diagnostic) -> tuple[str, int, int, str, str]:

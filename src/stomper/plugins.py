@@ -14,7 +14,6 @@ point. Hook order, names and errors are those of eager loading.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
@@ -28,8 +27,6 @@ from stomper.lazy_plugins import LazyModule, may_declare_entry_points
 if TYPE_CHECKING:
     from stomper.config import Config
     from stomper.types import Agent, FileResult, Linter, Validator
-
-log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "stomper"
 AUTOLOAD_ENV = "STOMPER_DISABLE_PLUGIN_AUTOLOAD"
@@ -142,7 +139,11 @@ class Plugins:
         try:
             call()
         except Exception:
-            log.warning("a plugin's notification hook raised", exc_info=True)
+            import logging  # only here: its import costs the hook's fast path
+
+            logging.getLogger(__name__).warning(
+                "a plugin's notification hook raised", exc_info=True
+            )
 
 
 def make_plugins(

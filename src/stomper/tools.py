@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -26,6 +25,8 @@ def find_executable(name: str) -> str | None:
     beside = Path(sys.executable).parent / name
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
+    import shutil  # rarely needed: its import (bz2, lzma) costs the hook's fast path
+
     return shutil.which(name)
 
 

@@ -141,3 +141,14 @@ def test_the_fast_path_imports_nothing_heavy(project: GitRepo) -> None:
         [sys.executable, "-c", code], cwd=project.path, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "0 []"
+
+
+def test_the_fast_argument_path_matches_the_parser() -> None:
+    from stomper.cli import build_parser
+    from stomper.commands.hook import plain_arguments
+
+    argv = ["a.py", "dir/b c.py", "$(x).py"]
+    parsed = vars(build_parser().parse_args(["hook", *argv]))
+    fast = vars(plain_arguments(argv))
+    fast.pop("defer_logging")
+    assert fast == parsed

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stomper.config import Config, load_config
 from stomper.plugins import Plugins, make_plugins
+
+if TYPE_CHECKING:
+    import argparse
 
 
 class Project:
@@ -31,6 +33,8 @@ class Selection(NamedTuple):
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags every project command takes: verbosity, plugins, code filters, limits."""
+    import argparse
+
     parser.add_argument("-v", "--verbose", action="store_true", help="more output; tracebacks")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors and the result")
     parser.add_argument(
@@ -58,6 +62,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     """File selection: paths, directories, globs and git selectors (plus the old tool's flags)."""
+    import argparse
+
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or globs")
     git_group = parser.add_mutually_exclusive_group()
     git_group.add_argument("--staged", "--git-staged", action="store_true", help="staged files")

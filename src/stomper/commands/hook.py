@@ -9,7 +9,6 @@ reports the files as modified. Exit 1 when it modified files or diagnostics rema
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 from stomper.commands import _common
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
     from stomper.config import Config
     from stomper.engine import FixRun
     from stomper.plugins import Plugins
@@ -48,6 +50,32 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def plain_arguments(paths: Sequence[str]) -> argparse.Namespace:
+    """What :func:`add_parser`'s parser makes of ``hook PATHS`` (no option): every default.
+
+    Kept in step with :func:`add_parser` and :func:`_common.add_common_arguments`; lets the
+    pre-commit hook's fast path skip importing argparse (``stomper.cli`` calls it).
+    """
+    from types import SimpleNamespace
+
+    return SimpleNamespace(  # type: ignore[return-value]  # an argparse.Namespace's attributes
+        command="hook",
+        paths=list(paths),
+        verbose=False,
+        quiet=False,
+        disable_plugin=[],
+        select=None,
+        ignore=None,
+        max_files=None,
+        max_errors=None,
+        linters=None,
+        no_ai=False,
+        timeout=None,
+        run=run,
+        defer_logging=True,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Lint the files; fix them only when something is there to fix."""
     from stomper.diagnostics import apply_filters, collect, select_linters
@@ -60,14 +88,26 @@ def run(args: argparse.Namespace) -> int:
     files = _common.select_files(project, _common.Selection(tuple(args.paths), False, False, None))
     config = project.config
     linters = select_linters(project.plugins.linters(config), config)
+    if "logging" in sys.modules:  # a plugin may log while linting
+        _configure_logging(args)
     found = collect(linters, project.root, files)
     if not apply_filters(found, config):
         return 0
+    _configure_logging(args)
     os.environ[GUARD] = "1"
     try:
         return _fix(args, project, found)
     finally:
         del os.environ[GUARD]
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    """Configure logging as ``stomper.cli`` does, when it left that to the hook (fast path)."""
+    if getattr(args, "defer_logging", False):
+        from stomper.cli import configure_logging
+
+        configure_logging(args.verbose)
+        args.defer_logging = False
 
 
 def _fix(args: argparse.Namespace, project: _common.Project, found: list[Diagnostic]) -> int:

@@ -17,7 +17,7 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -138,7 +138,7 @@ class Applied(NamedTuple):
 
 def apply_bundles(
     root: Path, fixes: Sequence[Fix], *, commit: bool, commit_style: str
-) -> Iterator[Applied]:
+) -> Generator[Applied, None, None]:
     """Write back (and commit) each fix under the same rules as ``stomper fix``.
 
     One snapshot of the work tree is taken first; a fix applies only while its file's bytes

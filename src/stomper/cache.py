@@ -10,7 +10,8 @@ is the bytes the agent left in the target file (or that it deleted it).
 A hit writes those bytes into the sandbox instead of calling the agent; the engine then
 validates them exactly as it would the agent's own edit, so a replayed fix is proven again
 (cheaply: no agent) and a replayed failure fails again the same way without an agent call.
-Only the target file is replayed, never what else the agent touched.
+Only the target file is replayed, never what else the agent touched. A call the agent itself
+reports as failed (rate limit, timeout, network) is not stored: the next run asks again.
 
 Entries live outside the work tree (default ``<git common dir>/stomper/cache``, or
 ``cache_dir``), one JSON file per key, written to a temporary file and renamed, so

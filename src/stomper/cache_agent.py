@@ -152,6 +152,10 @@ class CachingAgent:
             await asyncio.to_thread(_replay, target, entry.candidate)
             return FixOutcome(self.name, claimed_success=True, message=REPLAY_MESSAGE)
         outcome = await self.agent.fix(request)
+        if not outcome.claimed_success:
+            # A failure to run (rate limit, timeout, network, crash) says nothing about this
+            # input: replaying it would block every later run from asking again.
+            return outcome
         after = await asyncio.to_thread(_read, target)
         await asyncio.to_thread(cache.store, key, request.path, Entry(after, outcome.cost_usd))
         return outcome

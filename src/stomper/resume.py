@@ -87,24 +87,38 @@ class JournalWriter:
     """Appends to a journal, one flushed and fsynced line per finished file."""
 
     def __init__(self, location: Path, files: Sequence[str] | None) -> None:
-        """Start a new journal for ``files``, or continue the existing one (``files`` None)."""
+        """Start a new journal for ``files``, or continue the existing one (``files`` None).
+
+        A new journal replaces the old one only when the first file ends: by then the run
+        holds the run lock, so a run that waits for (or gives way to) another one never
+        overwrites the journal of the run under way."""
         self.location = location
         self.unfinished = 0
         location.parent.mkdir(parents=True, exist_ok=True)
+        self._header: dict[str, object] | None = None
         if files is not None:
-            header = {"format": JOURNAL_FORMAT, "started": time.time(), "files": list(files)}
-            self._append([header], mode="w")
+            self._header = {"format": JOURNAL_FORMAT, "started": time.time(), "files": list(files)}
 
     def record(self, root: Path, result: FileResult) -> None:
         """Note one file's end; only finished files are recorded as done."""
+        if self._header is not None:
+            self._append([self._header], mode="w")
+            self._header = None
         if not finished(result):
             self.unfinished += 1
+            return
+        if result.status == "conflict":
+            # The bytes on disk are the user's edit, which no linter or agent has seen: a
+            # resumed run must not take them for what this run left.
             return
         entry = {"path": result.path, "status": result.status, "remaining": len(result.remaining)}
         self._append([entry | {"sha256": file_hash(root, result.path)}])
 
     def close(self, *, complete: bool) -> bool:
-        """Delete the journal when the run completed with nothing unfinished; True if so."""
+        """Delete the journal when the run completed with nothing unfinished; True when
+        nothing is left for ``--resume`` (deleted, or no file of this run ever ended)."""
+        if not complete and self._header is not None:
+            return True  # this run never got to a file: the journal (if any) is not its own
         if not complete or self.unfinished:
             return False
         with contextlib.suppress(FileNotFoundError):

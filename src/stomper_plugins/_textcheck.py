@@ -36,9 +36,13 @@ SUPPRESSIONS: dict[str, re.Pattern[bytes]] = {
         "# pylint: disable": rb"#\s*pylint\s*:\s*disable\b",
         "# mypy: ignore-errors": rb"#\s*mypy\s*:\s*(ignore-errors|disable-error-code)\b",
         "# nosec": rb"#\s*nosec\b",
+        # ruff's isort rules (I001) honour isort's action comments.
+        "# isort: skip": rb"#\s*(ruff\s*:\s*)?isort\s*:\s*(skip_file|skip|off)\b",
         "@no_type_check": rb"@\s*(typing\.)?no_type_check\b",
     }.items()
 }
+# What a suppression names after its marker: `: E501, F401`, `[attr-defined]`, `=unused-import`.
+_SUPPRESSED_CODE = re.compile(rb"[A-Za-z][\w-]*")
 
 
 class LineChanges(NamedTuple):
@@ -112,6 +116,49 @@ def is_placeholder(line: bytes) -> bool:
 def suppression_counts(data: bytes) -> Counter[str]:
     """How often each kind of suppression occurs in ``data``."""
     return Counter({name: len(pattern.findall(data)) for name, pattern in SUPPRESSIONS.items()})
+
+
+def new_suppressions(original: bytes, candidate: bytes) -> list[str]:
+    """The kinds of suppression ``candidate`` has beyond ``original``'s, one entry per new one.
+
+    Each suppression counts with the codes it names (``# noqa: E501, E741`` silences two), so
+    one that silences more than before is new even though the count of comments is the same:
+    ``# noqa: E501`` widened to ``# noqa: E501, E741`` or to a bare ``# noqa``. Narrowing one
+    (dropping a code, the fix of what it silenced) is not.
+    """
+    available = _suppressions(original)
+    wanted = _suppressions(candidate)
+    for item in list(wanted):  # the same suppression kept: matched first
+        if item in available:
+            available.remove(item)
+            wanted.remove(item)
+    added = []
+    for name, codes in wanted:
+        wider = next(
+            (
+                old
+                for old in available
+                if old[0] == name and (old[1] is None or (codes is not None and codes <= old[1]))
+            ),
+            None,
+        )
+        if wider is None:
+            added.append(name)
+        else:
+            available.remove(wider)
+    return added
+
+
+def _suppressions(data: bytes) -> list[tuple[str, frozenset[bytes] | None]]:
+    """Each suppression in ``data``: its kind and the codes it names (None: all of them)."""
+    found: list[tuple[str, frozenset[bytes] | None]] = []
+    for line in data.splitlines():
+        for name, pattern in SUPPRESSIONS.items():
+            for match in pattern.finditer(line):
+                tail = line[match.end() :].split(b"#", 1)[0]
+                codes = frozenset(code.lower() for code in _SUPPRESSED_CODE.findall(tail))
+                found.append((name, codes or None))
+    return found
 
 
 def show(text: bytes, limit: int = 80) -> str:

@@ -204,12 +204,10 @@ class NoSuppressionValidator:
         self.allowed = allowed
 
     def validate(self, context: ValidationContext) -> Verdict:
-        """Count each kind of suppression in both versions; more in the candidate is a reject."""
+        """Reject a suppression the original lacked, or one widened to silence more codes."""
         if self.allowed:
             return Verdict(True, "suppressions allowed by configuration", self.name)
-        before = text.suppression_counts(context.original)
-        after = text.suppression_counts(context.candidate)
-        added = [kind for kind, count in after.items() if count > before[kind]]
+        added = list(dict.fromkeys(text.new_suppressions(context.original, context.candidate)))
         if not added:
             return Verdict(True, "no new suppression", self.name)
         old_lines = text.split_lines(context.original)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from stomper.bundle import apply_bundles, read_bundle
     from stomper.config import load_config
     from stomper.discovery import find_root
+    from stomper.runguard import run_guard
 
     # Read every bundle first: a malformed one stops the command before anything is written.
     fixes = [fix for location in args.bundles for fix in read_bundle(location)]
@@ -39,14 +42,24 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("stomper apply needs a git repository")
     config = load_config(root, {"commit": False if args.no_commit else None})
     counts: dict[str, int] = {}
-    for outcome in apply_bundles(
-        root, fixes, commit=config.commit, commit_style=config.commit_style
-    ):
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        problem = outcome.status in ("conflict", "refused")
-        if problem or not args.quiet:
-            detail = f"  [{outcome.reason}]" if outcome.reason else ""
-            print(f"{outcome.status:<16} {outcome.path}{detail}", flush=True)
+
+    async def apply_all() -> None:
+        # The run lock, recovery of dead runs, the journal and Ctrl-C handling of `stomper
+        # fix`: a kill mid-commit must not leave index.lock (and an index behind HEAD).
+        outcomes = apply_bundles(
+            root, fixes, commit=config.commit, commit_style=config.commit_style
+        )
+        async with run_guard(root, writes=True):
+            with contextlib.closing(outcomes):  # the snapshot goes before the guard does
+                for outcome in outcomes:
+                    counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                    problem = outcome.status in ("conflict", "refused")
+                    if problem or not args.quiet:
+                        detail = f"  [{outcome.reason}]" if outcome.reason else ""
+                        print(f"{outcome.status:<16} {outcome.path}{detail}", flush=True)
+                    await asyncio.sleep(0)  # a Ctrl-C stops here, between two fixes
+
+    asyncio.run(apply_all())
     summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     print(f"{len(fixes)} fixes in {len(args.bundles)} bundles: {summary or 'nothing to do'}.")
     return 1 if counts.get("conflict") or counts.get("refused") else 0

@@ -121,7 +121,8 @@ def _build_context(
         validators=validators,
         resources=RunResources(stack),
         run_id=uuid.uuid4().hex[:12],
-        relint_config=config.replace(max_errors=None),
+        # `select` chooses what to fix, not what a fix may break: judge by every code.
+        relint_config=config.replace(max_errors=None, select=()),
         dry_run=dry_run,
         notes=(*chain_notes, *validator_notes),
         on_file_done=on_file_done,

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, HookRepo, make_hook_repo
+from hook_support import BIN, HookRepo, make_hook_repo
 
 UNUSED_IMPORT = b"import os\nimport sys\n\nprint(sys.argv)\n"
 FIXED = b"import sys\n\nprint(sys.argv)\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import BIN, HookRepo, make_hook_repo
+from hook_support import BIN, HookRepo, make_hook_repo
 
 CHECKOUT = Path(__file__).parents[2]
 UNUSED_IMPORT = b"import os\nimport sys\n\nprint(sys.argv)\n"

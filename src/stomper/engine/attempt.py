@@ -19,9 +19,10 @@ from stomper.diagnostics import apply_filters
 from stomper.engine.context import FixContext
 from stomper.engine.file_nodes import finish
 from stomper.engine.outcome import still_targeted, unified_diff
+from stomper.engine.relint import lint_in_sandbox
 from stomper.engine.state import FileState
 from stomper.sandbox import Sandbox, changed_paths, reset_path
-from stomper.types import Diagnostic, Linter, ValidationContext, Validator, Verdict
+from stomper.types import Diagnostic, ValidationContext, Validator, Verdict
 
 Update = dict[str, Any]
 ENGINE = "engine"
@@ -104,7 +105,7 @@ async def _judge(
         return [Verdict(False, f"{path} was deleted or is no longer a file", ENGINE)], ()
     if _no_change(state):
         return [Verdict(False, f"the attempt changed nothing in {path}", ENGINE)], ()
-    found = await _lint(context.linters, sandbox.root, path)
+    found = await lint_in_sandbox(context.linters, sandbox.root, path)
     after = tuple(apply_filters(found, context.relint_config))
     validation = ValidationContext(
         root=sandbox.root,
@@ -119,22 +120,6 @@ async def _judge(
     )
     verdicts = await asyncio.to_thread(_run_validators, context.validators, validation)
     return verdicts, after
-
-
-async def _lint(linters: Sequence[Linter], root: Path, path: str) -> list[Diagnostic]:
-    """Every enabled linter on the candidate, concurrently, each in its own thread."""
-
-    async def one(linter: Linter) -> list[Diagnostic]:
-        try:
-            found = await asyncio.to_thread(linter.lint, root, [path])
-        except Exception as error:
-            raise RuntimeError(
-                f"linter {linter.name!r} failed on the candidate: {type(error).__name__}: {error}"
-            ) from error
-        return [diagnostic for diagnostic in found if diagnostic.path == path]
-
-    batches = await asyncio.gather(*(one(linter) for linter in linters))
-    return [diagnostic for batch in batches for diagnostic in batch]
 
 
 def _run_validators(validators: Sequence[Validator], context: ValidationContext) -> list[Verdict]:

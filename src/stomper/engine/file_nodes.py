@@ -15,9 +15,11 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
+from stomper.diagnostics import apply_filters
 from stomper.engine.context import FixContext
 from stomper.engine.events import emit_validated
 from stomper.engine.outcome import file_result, fixed_codes, improved, settled_status
+from stomper.engine.relint import lint_in_sandbox, unreproduced
 from stomper.engine.state import FileState
 from stomper.faults import afault
 from stomper.prompts import build_prompt
@@ -45,8 +47,21 @@ async def create_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Upda
     except (KeyError, FileNotFoundError, LookupError) as error:
         note = f"not in the snapshot, skipped: {error}"
         return {"current_worktree_id": sandbox.id, "status": "skipped", "notes": [note]}
+    context = runtime.context
+    found = await lint_in_sandbox(context.linters, sandbox.root, path)
+    in_sandbox = tuple(apply_filters(found, context.relint_config))
+    missing = unreproduced(state["targeted"], in_sandbox)
+    if missing:
+        listed = ", ".join(f"{d.code} (line {d.line})" for d in missing)
+        note = (
+            f"skipped: the sandbox does not reproduce {listed}; the linters see the file "
+            "differently there (an ignored config file or generated code?)"
+        )
+        return {"current_worktree_id": sandbox.id, "status": "skipped", "notes": [note]}
     return {
         "current_worktree_id": sandbox.id,
+        # Attempts are judged against what the linters say in the sandbox.
+        "baseline": in_sandbox,
         "original": original,
         "accepted": original,
         "remaining": state["targeted"],

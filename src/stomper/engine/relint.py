@@ -1,0 +1,48 @@
+"""Running the enabled linters on one file inside a sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from stomper.types import Diagnostic, Linter
+
+
+async def lint_in_sandbox(linters: Sequence[Linter], root: Path, path: str) -> list[Diagnostic]:
+    """Every enabled linter on ``path`` under ``root``, concurrently, each in its own thread."""
+
+    async def one(linter: Linter) -> list[Diagnostic]:
+        try:
+            found = await asyncio.to_thread(linter.lint, root, [path])
+        except Exception as error:
+            raise RuntimeError(
+                f"linter {linter.name!r} failed in the sandbox: {type(error).__name__}: {error}"
+            ) from error
+        return [diagnostic for diagnostic in found if diagnostic.path == path]
+
+    batches = await asyncio.gather(*(one(linter) for linter in linters))
+    return [diagnostic for batch in batches for diagnostic in batch]
+
+
+def unreproduced(
+    targeted: Sequence[Diagnostic], in_sandbox: Sequence[Diagnostic]
+) -> list[Diagnostic]:
+    """The targeted diagnostics the sandbox does not show (by identity, each match once).
+
+    A sandbox holds the snapshot only: ignored files (a local config, generated code) are not
+    there. When the linters see the file differently there, no fix judged there can be
+    trusted, so the file is skipped before any agent is called.
+    """
+    seen = Counter(diagnostic.identity for diagnostic in in_sandbox)
+    missing = []
+    for diagnostic in targeted:
+        if seen[diagnostic.identity] > 0:
+            seen[diagnostic.identity] -= 1
+        else:
+            missing.append(diagnostic)
+    return missing

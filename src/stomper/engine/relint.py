@@ -32,17 +32,11 @@ async def lint_in_sandbox(linters: Sequence[Linter], root: Path, path: str) -> l
 def unreproduced(
     targeted: Sequence[Diagnostic], in_sandbox: Sequence[Diagnostic]
 ) -> list[Diagnostic]:
-    """The targeted diagnostics the sandbox does not show (by identity, each match once).
+    """The targeted diagnostics the sandbox shows fewer of (compared by identity).
 
     A sandbox holds the snapshot only: ignored files (a local config, generated code) are not
     there. When the linters see the file differently there, no fix judged there can be
     trusted, so the file is skipped before any agent is called.
     """
-    seen = Counter(diagnostic.identity for diagnostic in in_sandbox)
-    missing = []
-    for diagnostic in targeted:
-        if seen[diagnostic.identity] > 0:
-            seen[diagnostic.identity] -= 1
-        else:
-            missing.append(diagnostic)
-    return missing
+    missing = Counter(d.identity for d in targeted) - Counter(d.identity for d in in_sandbox)
+    return [diagnostic for diagnostic in targeted if diagnostic.identity in missing]

@@ -66,7 +66,7 @@ def main() -> int:
     left = step("stomper check", [command, "check"], copy)
     print(
         f"\nThe demo repository is at {copy}. What is left needs an AI agent, e.g.\n"
-        f"  cd {copy} && stomper fix --agent claude"
+        f"  cd {copy} && {command} fix --agent claude"
     )
     # check finds problems (1), fix leaves the ones ruff cannot fix (1), and so does check.
     return 0 if (checked, fixed, left) == (1, 1, 1) else 1

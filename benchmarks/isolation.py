@@ -17,46 +17,12 @@ Prints the load average next to the figures. Nothing is left behind.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
-from sandbox_cost import make_repo, worktree_cost
-
-from stomper.sandbox import Sandboxes, changed_paths, release_snapshot, take_snapshot
-
-
-def pool_costs(root: Path, paths: list[str], files: int) -> tuple[float, list[float]]:
-    """The pool's set-up time and, per file, acquire + edit + changed_paths + release (ms)."""
-    snapshot = take_snapshot(root, "bench-isolation")
-
-    async def measure() -> tuple[float, list[float]]:
-        async with Sandboxes(snapshot, size=1) as sandboxes:
-            start = time.perf_counter()
-            first = await sandboxes.acquire("set-up")
-            setup = (time.perf_counter() - start) * 1000
-            seen = sum(1 for path in paths if (first.root / path).is_file())
-            assert seen == len(paths), f"the sandbox holds {seen} of {len(paths)} files"
-            await sandboxes.release(first)
-            costs = []
-            for number in range(files):
-                path = paths[number * 137 % len(paths)]
-                start = time.perf_counter()
-                sandbox = await sandboxes.acquire(path)
-                target = sandbox.root / path
-                target.write_bytes(target.read_bytes() + b"\nfixed = True\n")
-                assert [change.path for change in await changed_paths(sandbox)] == [path]
-                await sandboxes.release(sandbox)
-                costs.append((time.perf_counter() - start) * 1000)
-            return setup, costs
-
-    try:
-        return asyncio.run(measure())
-    finally:
-        release_snapshot(snapshot)
+from sandbox_cost import make_repo, pool_costs, worktree_cost
 
 
 def main() -> None:

@@ -18,7 +18,8 @@ from rich.console import Console
 from stomper import FixRequest
 from stomper.cli import main
 from stomper.commands import _fix_run
-from stomper.progress import LiveDisplay, PlainDisplay
+from stomper.progress import PlainDisplay
+from stomper.progress_live import LiveDisplay
 from stomper.testing import GitRepo
 from stomper.types import FileResult
 

@@ -6,13 +6,13 @@ way a reply can be unusable is a :class:`ReplyError` with a message that says wh
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import urllib.error
 
 # A whole file comes back; anything near this size is not a source file.
 MAX_BODY = 32 * 1024 * 1024
@@ -40,6 +40,11 @@ class Completion(NamedTuple):
 
 def post_json(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> Any:
     """POST ``body`` to ``url`` and return the decoded JSON reply (blocking: run in a thread)."""
+    # Imported here: every run registers this agent, few call it (http.client pulls in ssl).
+    import http.client
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

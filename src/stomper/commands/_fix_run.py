@@ -46,11 +46,13 @@ class FixOutcome(NamedTuple):
 
 def make_display(args: argparse.Namespace) -> Display:
     """A live display on an interactive terminal; plain lines otherwise (pipes, CI, NO_COLOR)."""
-    from stomper.progress import LiveDisplay, PlainDisplay
+    from stomper.progress import PlainDisplay
 
     interactive = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
     if interactive and not os.environ.get("NO_COLOR") and not args.quiet:
         from rich.console import Console
+
+        from stomper.progress_live import LiveDisplay
 
         return LiveDisplay(Console(), quiet=args.quiet)
     return PlainDisplay(sys.stdout, quiet=args.quiet, verbose=args.verbose)

@@ -161,7 +161,7 @@ def show_run(args: argparse.Namespace, fix_run: FixRun, info: RunInfo, display: 
         print(f"Wrote {fixes} validated fixes to {args.patch_out} (nothing written to the tree).")
     console = getattr(display, "console", None)
     if console is not None:
-        from stomper.progress import rich_summary
+        from stomper.progress_live import rich_summary
 
         console.print(rich_summary(fix_run, info))
     else:

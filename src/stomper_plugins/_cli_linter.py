@@ -92,9 +92,17 @@ class PathMap:
         self.wanted = set(paths)
         self.bases = (PurePath(self.root), PurePath(os.path.realpath(root)))
         self.by_real = {os.path.realpath(Path(self.root, path)): path for path in paths}
+        self.seen: dict[str, str | None] = {}
 
     def __call__(self, reported: str) -> str | None:
         """``reported`` as one of the requested paths, or None."""
+        try:
+            return self.seen[reported]  # a file with many diagnostics is looked up once
+        except KeyError:
+            found = self.seen[reported] = self._locate(reported)
+            return found
+
+    def _locate(self, reported: str) -> str | None:
         absolute = PurePath(os.path.normpath(os.path.join(self.root, reported)))
         for base in self.bases:
             if absolute.is_relative_to(base):

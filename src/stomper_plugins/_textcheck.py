@@ -153,6 +153,8 @@ def _suppressions(data: bytes) -> list[tuple[str, frozenset[bytes] | None]]:
     """Each suppression in ``data``: its kind and the codes it names (None: all of them)."""
     found: list[tuple[str, frozenset[bytes] | None]] = []
     for line in data.splitlines():
+        if b"#" not in line and b"@" not in line:
+            continue  # every suppression is a comment or a decorator
         for name, pattern in SUPPRESSIONS.items():
             for match in pattern.finditer(line):
                 tail = line[match.end() :].split(b"#", 1)[0]

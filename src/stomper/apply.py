@@ -22,6 +22,7 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,9 +31,16 @@ from stomper.errors import ToolError
 from stomper.faults import fault
 from stomper.git import git, git_env
 from stomper.locks import file_lock
-from stomper.snapshot import Snapshot, snapshot_bytes
+from stomper.snapshot import Snapshot, snapshot_bytes, snapshot_entry
 
-__all__ = ["CommitOutcome", "WriteOutcome", "commit_file", "compare_and_swap", "write_back"]
+__all__ = [
+    "CommitOutcome",
+    "WriteOutcome",
+    "commit_file",
+    "compare_and_swap",
+    "write_back",
+    "write_back_many",
+]
 
 CONFLICT = "conflict: file changed since the snapshot"
 _NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
@@ -133,7 +141,148 @@ def _swap(
     return WriteOutcome(True)
 
 
-def _replace_atomically(target: Path, content: bytes, mode: int) -> None:
+class _Planned(NamedTuple):
+    """One write of :func:`write_back_many`: the target, its original and its fix."""
+
+    path: str
+    target: Path
+    original: bytes
+    new: bytes
+    blob: str
+
+
+def write_back_many(
+    snapshot: Snapshot, fixes: Mapping[str, tuple[bytes, bytes]]
+) -> dict[str, WriteOutcome]:
+    """:func:`write_back` for many files at once; ``fixes`` maps each path to its bytes in the
+    snapshot and its fix. The same guarantees at a fraction of the cost: the lock is taken
+    once, the journal records all the writes in one durable line (each original named by its
+    blob in the snapshot, no copy saved), and one ``syncfs`` makes every temporary file
+    durable before any rename. Each file is compared with the snapshot's bytes right before
+    its own rename, and never half written."""
+    outcomes: dict[str, WriteOutcome] = {}
+    planned = []
+    for path, (original, new) in fixes.items():
+        refusal = _refuse_many(snapshot, path, original)
+        if isinstance(refusal, WriteOutcome):
+            outcomes[path] = refusal
+        elif new == original:
+            outcomes[path] = WriteOutcome(True)
+        else:
+            planned.append(_Planned(path, refusal[0], original, new, refusal[1]))
+    if planned:
+        with file_lock(_apply_lock(snapshot), what="stomper write-back lock"):
+            outcomes.update(_write_planned(planned))
+    return outcomes
+
+
+def _refuse_many(snapshot: Snapshot, path: str, original: bytes) -> WriteOutcome | tuple[Path, str]:
+    """Why ``path`` may not be written, or its target and the blob id of its original."""
+    target = _target(snapshot.root, path)
+    if target is None:
+        return WriteOutcome(False, f"refused: {path} is outside the repository")
+    entry = snapshot_entry(snapshot, path)
+    if entry is None or not entry[0].startswith("100"):
+        return WriteOutcome(False, f"refused: {path} is not a regular file in the snapshot")
+    if _blob_id(original, len(entry[1])) != entry[1]:
+        return WriteOutcome(False, f"refused: the original given for {path} is not the snapshot's")
+    return target, entry[1]
+
+
+def _blob_id(data: bytes, length: int) -> str:
+    """The git object id of a blob holding ``data`` (SHA-1, or SHA-256 for 64-digit ids)."""
+    import hashlib
+
+    digest = hashlib.sha1 if length == 40 else hashlib.sha256
+    return digest(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _write_planned(planned: Sequence[_Planned]) -> dict[str, WriteOutcome]:
+    """Journal, write, sync, compare and rename ``planned`` (under the write-back lock)."""
+    fault("before-write")
+    tokens = journal.writes_began([(p.target, p.original, p.new, p.blob) for p in planned])
+    outcomes: dict[str, WriteOutcome] = {}
+    temps: dict[str, str] = {}
+    written: dict[int, tuple[Path, bytes]] = {}
+    try:
+        for item in planned:
+            try:
+                mode = stat.S_IMODE(os.lstat(item.target).st_mode)
+                temps[item.path] = _temp_copy(item.target, item.new, mode, sync=False)
+            except OSError as error:
+                reason = f"write failed: {error.strerror or error}"
+                outcomes[item.path] = WriteOutcome(False, reason)
+        _sync_all(list(temps.values()))
+        fault("during-write")
+        for token, item in zip(tokens, planned, strict=True):
+            temp = temps.pop(item.path, None)
+            if temp is not None:
+                outcomes[item.path] = _rename_if_unchanged(item, temp)
+                if outcomes[item.path].written:
+                    written[token] = (item.target, item.new)
+        for directory in {item.target.parent for item in planned}:
+            _fsync_directory(directory)
+    finally:
+        for temp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        journal.writes_ended(tokens, written)
+    return outcomes
+
+
+def _rename_if_unchanged(item: _Planned, temp: str) -> WriteOutcome:
+    """The compare-and-swap of one planned write: ``temp`` over the target if it still holds
+    the original (the temporary file is removed otherwise)."""
+    current = _read_no_follow(item.target)
+    try:
+        if current is None:
+            reason = f"refused: {item.path} is missing or not a regular file"
+            return WriteOutcome(False, reason)
+        if current[0] != item.original:
+            return WriteOutcome(False, CONFLICT)
+        if stat.S_IMODE(os.lstat(temp).st_mode) != current[1]:
+            os.chmod(temp, current[1])  # the user changed the mode meanwhile: keep theirs
+        os.replace(temp, item.target)
+    except OSError as error:
+        return WriteOutcome(False, f"write failed: {error.strerror or error}")
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+    return WriteOutcome(True)
+
+
+def _sync_all(paths: Sequence[str]) -> None:
+    """Make the files at ``paths`` durable: one ``syncfs`` of their file system where the
+    C library has it (Linux), else an ``fsync`` each."""
+    if not paths:
+        return
+    syncfs = _syncfs()
+    fd = os.open(paths[0], os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if syncfs is not None and syncfs(fd) == 0:
+            return
+    finally:
+        os.close(fd)
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    import ctypes
+
+    try:
+        function: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (AttributeError, OSError):
+        return None
+    return function
+
+
+def _temp_copy(target: Path, content: bytes, mode: int, *, sync: bool) -> str:
+    """A temporary file beside ``target`` holding ``content`` with ``mode``; its name."""
     fd, temp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".stomper", dir=target.parent
     )
@@ -142,18 +291,33 @@ def _replace_atomically(target: Path, content: bytes, mode: int) -> None:
             handle.write(content)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    return temp_name
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_atomically(target: Path, content: bytes, mode: int) -> None:
+    temp_name = _temp_copy(target, content, mode, sync=True)
+    try:
         fault("during-write")
         os.replace(temp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    _fsync_directory(target.parent)
 
 
 def commit_file(snapshot: Snapshot, path: str, content: bytes, message: str) -> CommitOutcome:

@@ -12,6 +12,9 @@ even by ``kill -9``, so a journal nobody holds belongs to a dead run (see
   is dead is one of its agents, even one started too late to be recorded;
 - ``write`` / ``write-end``: a write-back of ``target``, the SHA-256 of its original and of the
   fix, and ``saved``, a copy of the original kept beside the journal until the write ends;
+- ``writes`` / ``writes-end``: many write-backs in one record each (the batched deterministic
+  path); each entry is a ``write`` whose original is named by its ``blob`` in the git object
+  database (the snapshot holds it) instead of a saved copy;
 - ``commit`` / ``commit-made`` / ``commit-end``: a commit holding ``index.lock`` (its device
   and inode), the commit HEAD is about to move to, and the end.
 
@@ -31,6 +34,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,8 @@ __all__ = [
     "temp_dir_made",
     "write_began",
     "write_ended",
+    "writes_began",
+    "writes_ended",
 ]
 
 
@@ -188,6 +194,42 @@ def write_ended(token: int, target: Path, new: bytes, *, written: bool) -> None:
     if written:
         journal.written[os.fsdecode(target)] = new
     journal.end()
+
+
+def writes_began(writes: Sequence[tuple[Path, bytes, bytes, str]]) -> list[int]:
+    """Many write-backs, each ``(target, original, new, blob of original)``, are about to
+    start; one durable record for all of them. Their tokens, in order (0s without a journal).
+    """
+    journal = _slot.journal
+    if journal is None or not writes:
+        return [0] * len(writes)
+    tokens = [journal.begin() for _ in writes]
+    entries = [
+        {
+            "token": token,
+            "target": os.fsdecode(target),
+            "original": digest(original),
+            "new": digest(new),
+            "blob": blob,
+        }
+        for token, (target, original, new, blob) in zip(tokens, writes, strict=True)
+    ]
+    journal.record("writes", writes=entries)
+    return tokens
+
+
+def writes_ended(tokens: Sequence[int], written: Mapping[int, tuple[Path, bytes]]) -> None:
+    """The write-backs ``tokens`` are over; ``written`` maps those that reached their target
+    to ``(target, new bytes)``."""
+    journal = _slot.journal
+    tokens = [token for token in tokens if token]
+    if journal is None or not tokens:
+        return
+    journal.record("writes-end", tokens=tokens, written=sorted(written))
+    for target, new in written.values():
+        journal.written[os.fsdecode(target)] = new
+    for _ in tokens:
+        journal.end()
 
 
 def commit_began(path: str, head: str, index_lock: Path) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from stomper.errors import ToolError
 from stomper.git import common_dir, git
 from stomper.journal import digest, journal_dir, process_start_ticks
 
@@ -99,14 +100,29 @@ def _settle(root: Path, common: Path, path: Path, events: list[Event]) -> list[s
             done += [f"agent process group {g} of a {run}" for g in _kill_within(event["path"])]
     for event in _open_events(events, "commit", "commit-end"):
         done += _settle_commit(root, event, _commit_made(events, event["token"]), run)
-    for event in _open_events(events, "write", "write-end"):
-        done += _settle_write(common, path.stem, event, run)
+    for event in _open_events(_single_writes(events), "write", "write-end"):
+        done += _settle_write(root, common, path.stem, event, run)
     saved = path.with_suffix(".saved")
     if saved.is_dir():
         for item in saved.iterdir():
             item.unlink()
         saved.rmdir()
     return done
+
+
+def _single_writes(events: list[Event]) -> list[Event]:
+    """``events`` with each batched ``writes`` / ``writes-end`` record spelled out as the
+    ``write`` / ``write-end`` events of its entries."""
+    spelled: list[Event] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "writes":
+            spelled += [{"event": "write", **entry} for entry in event.get("writes", [])]
+        elif kind == "writes-end":
+            spelled += [{"event": "write-end", "token": t} for t in event.get("tokens", [])]
+        else:
+            spelled.append(event)
+    return spelled
 
 
 def _open_events(events: list[Event], begin: str, end: str, key: str = "token") -> list[Event]:
@@ -183,7 +199,7 @@ def _settle_commit(root: Path, event: Event, made: str | None, run: str) -> list
     return [f"index.lock of a {run} (its commit of {event['path']} never happened)"]
 
 
-def _settle_write(common: Path, stem: str, event: Event, run: str) -> list[str]:
+def _settle_write(root: Path, common: Path, stem: str, event: Event, run: str) -> list[str]:
     target = Path(event["target"])
     done = []
     prefix = f".{target.name}."
@@ -199,10 +215,9 @@ def _settle_write(common: Path, stem: str, event: Event, run: str) -> list[str]:
         return [*done, f"write-back of {target} by a {run}: it holds {which}"]
     keep = recovered_dir(common) / f"{stem}-{event['token']}-{target.name}"
     keep.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(event["saved"], keep)
+    if _keep_original(root, event, keep):
         saved = f"its original is saved at {keep}"
-    except OSError:
+    else:
         saved = "its original could not be found (see the git object database)"
     message = (
         f"cannot vouch for {target}: a {run} was writing it and it now holds neither its "
@@ -210,6 +225,19 @@ def _settle_write(common: Path, stem: str, event: Event, run: str) -> list[str]:
     )
     log.warning("%s", message)
     return [*done, message]
+
+
+def _keep_original(root: Path, event: Event, keep: Path) -> bool:
+    """Put the original of a write-back at ``keep``: its saved copy, or (batched writes) its
+    blob from the object database. Whether it worked."""
+    try:
+        if "saved" in event:
+            os.replace(event["saved"], keep)
+        else:
+            keep.write_bytes(git(root, "cat-file", "blob", str(event["blob"])))
+    except (OSError, KeyError, ToolError):
+        return False
+    return True
 
 
 def _read_no_follow(target: Path) -> bytes | None:

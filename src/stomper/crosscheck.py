@@ -17,7 +17,6 @@ left alone, and the run says so.
 # No `from __future__ import annotations`: LangGraph reads the node's type hints at run time.
 
 import asyncio
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +27,7 @@ from langgraph.types import Overwrite
 from stomper import journal
 from stomper.diagnostics import apply_filters
 from stomper.engine.context import FixContext
+from stomper.engine.regressions import culprits, regressions
 from stomper.engine.state import RunState
 from stomper.importers import importers_of, python_files
 from stomper.types import Diagnostic, FileResult
@@ -64,10 +64,10 @@ async def final_check(state: RunState, runtime: Runtime[FixContext]) -> Update:
         if not broken:
             return {}
         commits = {result.path: result.commit for result in results}
-        culprits = _culprits(broken, importers, sorted(written))
+        blamed = culprits(broken, importers, sorted(written))
         reverts = [
             await _revert(context, path, written[path], why, commits.get(path))
-            for path, why in culprits.items()
+            for path, why in blamed.items()
         ]
         undone = {
             r.path: await asyncio.to_thread(_original, context, r.path) for r in reverts if r.done
@@ -90,40 +90,6 @@ def _written(results: Sequence[FileResult], context: FixContext) -> dict[str, by
         if result.status in APPLIED and data is not None:
             found[result.path] = data
     return found
-
-
-def regressions(
-    before: Mapping[str, Sequence[Diagnostic]], after: Mapping[str, Sequence[Diagnostic]]
-) -> dict[str, list[Diagnostic]]:
-    """Per file, the diagnostics of ``after`` beyond those of ``before`` (by identity)."""
-    found: dict[str, list[Diagnostic]] = {}
-    for path, diagnostics in after.items():
-        budget = Counter(diagnostic.identity for diagnostic in before.get(path, ()))
-        new = []
-        for diagnostic in diagnostics:
-            if budget[diagnostic.identity] > 0:
-                budget[diagnostic.identity] -= 1
-            else:
-                new.append(diagnostic)
-        if new:
-            found[path] = new
-    return found
-
-
-def _culprits(
-    broken: Mapping[str, Sequence[Diagnostic]],
-    importers: Mapping[str, set[str]],
-    touched: Sequence[str],
-) -> dict[str, str]:
-    """Each responsible fix, and what it broke (file and first new diagnostic)."""
-    culprits: dict[str, str] = {}
-    for path, diagnostics in broken.items():
-        responsible = importers.get(path) or set(touched) - {path} or {path}
-        first = diagnostics[0]
-        what = f"{path} ({first.linter} {first.code}: {first.message})"
-        for culprit in sorted(responsible):
-            culprits.setdefault(culprit, what)
-    return culprits
 
 
 async def _lint(context: FixContext, root: Path, paths: Sequence[str]) -> list[Diagnostic]:

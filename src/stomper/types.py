@@ -151,8 +151,28 @@ class Agent(Protocol):
 
 
 @runtime_checkable
+class BatchAgent(Agent, Protocol):
+    """A deterministic agent that can also fix many files in one call (optional).
+
+    ``fix_batch`` gets one request per file, all with the same ``root`` (one sandbox holding
+    every file of the batch), and returns one outcome per request, in order. It must edit only
+    the requested files, each as :meth:`fix` would alone. When every agent of the chain is
+    one and every validator is ``batchable``, stomper fixes all files in one sandbox
+    instead of one sandbox per file (see :mod:`stomper.engine.batch`).
+    """
+
+    async def fix_batch(self, requests: Sequence[FixRequest]) -> list[FixOutcome]: ...
+
+
+@runtime_checkable
 class Validator(Protocol):
-    """Judges one candidate fix. ``validate`` may block (stomper runs it in a thread)."""
+    """Judges one candidate fix. ``validate`` may block (stomper runs it in a thread).
+
+    A validator may declare ``batchable = True`` when its verdict depends only on what the
+    :class:`ValidationContext` holds (bytes, diagnostics, changed paths, the target's own
+    path in ``root``), not on the other files of the sandbox: then it can judge fixes made
+    many files to a sandbox. Without that attribute a run keeps one sandbox per file.
+    """
 
     @property
     def name(self) -> str: ...

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stomper import ConfigError, Diagnostic, FixOutcome, FixRequest, find_executable, hookimpl
+from stomper_plugins._cli_linter import path_arguments
 from stomper_plugins._options import reject_unknown, string_option
 
 if TYPE_CHECKING:
@@ -94,6 +95,58 @@ class RuffFixAgent:
         changed = target.read_bytes() != before
         return FixOutcome(NAME, changed, _report(codes, changed, stdout, self.unsafe_fixes))
 
+    async def fix_batch(self, requests: Sequence[FixRequest]) -> list[FixOutcome]:
+        """:meth:`fix` for many files of one sandbox: one ruff process per distinct set of
+        targeted codes (each file gets exactly the fixes it would get alone)."""
+        outcomes: list[FixOutcome] = [
+            FixOutcome(NAME, False, "no targeted diagnostic has a ruff fix") for _ in requests
+        ]
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, request in enumerate(requests):
+            codes = tuple(self.codes(request.diagnostics))
+            if codes:
+                groups.setdefault(codes, []).append(index)
+        program = self.program()
+        for codes, indices in groups.items():
+            chosen = [requests[index] for index in indices]
+            if program is None:
+                found = [FixOutcome(NAME, False, self.available() or "ruff not found")] * len(
+                    chosen
+                )
+            else:
+                found = await self._fix_group(program, codes, chosen)
+            for index, outcome in zip(indices, found, strict=True):
+                outcomes[index] = outcome
+        return outcomes
+
+    async def _fix_group(
+        self, program: str, codes: Sequence[str], requests: Sequence[FixRequest]
+    ) -> list[FixOutcome]:
+        root, timeout = requests[0].root, max(request.timeout for request in requests)
+        before = {request.path: _read(root / request.path) for request in requests}
+        paths = [request.path for request in requests if before[request.path] is not None]
+        with path_arguments(paths) as arguments:
+            argv = [program, *self.command(codes), "--", *arguments]
+            try:
+                returncode, _, stderr = await run_process(argv, root, timeout)
+            except asyncio.TimeoutError:
+                failed = FixOutcome(NAME, False, f"ruff did not finish within {timeout:g} s")
+                return [failed] * len(requests)
+        if returncode not in (0, 1):
+            failed = FixOutcome(NAME, False, f"ruff failed ({returncode}): {_tail(stderr)}")
+            return [failed] * len(requests)
+        outcomes = []
+        for request in requests:
+            original = before[request.path]
+            if original is None:
+                outcomes.append(FixOutcome(NAME, False, f"cannot read {request.path}"))
+                continue
+            changed = _read(root / request.path) != original
+            outcomes.append(
+                FixOutcome(NAME, changed, _report(codes, changed, b"", self.unsafe_fixes))
+            )
+        return outcomes
+
     def codes(self, diagnostics: Sequence[Diagnostic]) -> list[str]:
         """The distinct codes of the ruff diagnostics ruff says it can fix, in order."""
         found = (d.code for d in diagnostics if d.linter == "ruff" and d.fixable)
@@ -165,6 +218,13 @@ def _remaining_codes(stdout: bytes) -> list[str]:
         return []
     codes = (item.get("code") for item in items if isinstance(item, dict))
     return sorted({str(code) for code in codes if code})
+
+
+def _read(location: Path) -> bytes | None:
+    try:
+        return location.read_bytes()
+    except OSError:
+        return None
 
 
 def _strings(value: object) -> list[str]:

@@ -64,6 +64,11 @@ class PytestValidator:
         self.python = python
         self.timeout = timeout
 
+    @property
+    def batchable(self) -> bool:
+        """Only while no test runs: tests see the whole sandbox, other files' fixes too."""
+        return self.mode == "none"
+
     def validate(self, context: ValidationContext) -> Verdict:
         """Run the related tests or the whole suite in the sandbox, as configured."""
         if self.mode == "none":

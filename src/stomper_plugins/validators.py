@@ -60,6 +60,7 @@ class SyntaxValidator:
     """The candidate still compiles (a ``.py`` or ``.pyi`` file; other files pass)."""
 
     name = "syntax"
+    batchable = True  # judges only what the context holds
 
     def validate(self, context: ValidationContext) -> Verdict:
         """Compile the candidate's bytes, so coding declarations and a BOM are honoured."""
@@ -107,6 +108,7 @@ class ScopeValidator:
     """Only the target file changed, as text, in place, and by a bounded amount."""
 
     name = "scope"
+    batchable = True  # judges only what the context holds
 
     def __init__(self, limits: ScopeLimits) -> None:
         self.limits = limits
@@ -199,6 +201,7 @@ class NoSuppressionValidator:
     """No new ``# noqa``, ``# type: ignore`` or similar, unless the configuration allows it."""
 
     name = "no-suppression"
+    batchable = True  # judges only what the context holds
 
     def __init__(self, *, allowed: bool) -> None:
         self.allowed = allowed
@@ -232,6 +235,7 @@ class RelintValidator:
     """
 
     name = "relint"
+    batchable = True  # judges only what the context holds
 
     def validate(self, context: ValidationContext) -> Verdict:
         """Reject new diagnostics, and candidates that fixed none of the targeted ones."""

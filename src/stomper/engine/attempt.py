@@ -19,10 +19,10 @@ from stomper.diagnostics import apply_filters
 from stomper.engine.context import FixContext
 from stomper.engine.file_nodes import finish
 from stomper.engine.outcome import still_targeted, unified_diff
-from stomper.engine.relint import lint_in_sandbox
+from stomper.engine.relint import lint_in_sandbox, run_validators
 from stomper.engine.state import FileState
 from stomper.sandbox import Sandbox, changed_paths, reset_path
-from stomper.types import Diagnostic, ValidationContext, Validator, Verdict
+from stomper.types import Diagnostic, ValidationContext, Verdict
 
 Update = dict[str, Any]
 ENGINE = "engine"
@@ -118,23 +118,8 @@ async def _judge(
         changed=state["changed"],
         linters=context.linters,
     )
-    verdicts = await asyncio.to_thread(_run_validators, context.validators, validation)
+    verdicts = await asyncio.to_thread(run_validators, context.validators, validation)
     return verdicts, after
-
-
-def _run_validators(validators: Sequence[Validator], context: ValidationContext) -> list[Verdict]:
-    verdicts = []
-    for validator in validators:
-        try:
-            verdict = validator.validate(context)
-        except Exception as error:
-            raise RuntimeError(
-                f"validator {validator.name!r} raised {type(error).__name__}: {error}"
-            ) from error
-        verdicts.append(
-            verdict if verdict.validator else verdict._replace(validator=validator.name)
-        )
-    return verdicts
 
 
 async def _undo(sandbox: Sandbox, state: FileState) -> None:

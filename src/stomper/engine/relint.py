@@ -1,4 +1,4 @@
-"""Running the enabled linters on one file inside a sandbox."""
+"""Running the enabled linters and the validators on a file inside a sandbox."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from stomper.types import Diagnostic, Linter
+    from stomper.types import Diagnostic, Linter, ValidationContext, Validator, Verdict
 
 
 async def lint_in_sandbox(linters: Sequence[Linter], root: Path, path: str) -> list[Diagnostic]:
@@ -40,3 +40,19 @@ def unreproduced(
     """
     missing = Counter(d.identity for d in targeted) - Counter(d.identity for d in in_sandbox)
     return [diagnostic for diagnostic in targeted if diagnostic.identity in missing]
+
+
+def run_validators(validators: Sequence[Validator], context: ValidationContext) -> list[Verdict]:
+    """Every validator's verdict on ``context``, in order; one that raises is a RuntimeError."""
+    verdicts = []
+    for validator in validators:
+        try:
+            verdict = validator.validate(context)
+        except Exception as error:
+            raise RuntimeError(
+                f"validator {validator.name!r} raised {type(error).__name__}: {error}"
+            ) from error
+        verdicts.append(
+            verdict if verdict.validator else verdict._replace(validator=validator.name)
+        )
+    return verdicts

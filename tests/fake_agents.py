@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,20 @@ class FakeAgent:
         if done is not None:
             await done
         return FixOutcome(self.name, claimed_success=True, message="done", cost_usd=0.01)
+
+
+class FakeBatchAgent(FakeAgent):
+    """A deterministic batch fixer (:class:`stomper.types.BatchAgent`): ``behaviour`` on each
+    request of a batch; every batch it got is recorded."""
+
+    def __init__(self, name: str, behaviour: Behaviour) -> None:
+        super().__init__(name, behaviour, kind="deterministic")
+        self.batches: list[list[FixRequest]] = []
+
+    async def fix_batch(self, requests: Sequence[FixRequest]) -> list[FixOutcome]:
+        """Apply the behaviour to every requested file, in order."""
+        self.batches.append(list(requests))
+        return [await self.fix(request) for request in requests]
 
 
 class AgentPlugin:

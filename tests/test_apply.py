@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stomper.apply import CONFLICT, commit_file, write_back
+from stomper.apply import CONFLICT, commit_file, write_back, write_back_many
 from stomper.sandbox import Snapshot, release_snapshot, take_snapshot
 from stomper.testing import GitRepo
 
@@ -50,6 +50,44 @@ def test_write_back_of_identical_bytes_writes_nothing(repo: GitRepo, snap: Snaps
     inode = os.stat(repo.path / "lib.py").st_ino
     assert write_back(snap, "lib.py", b"import os\nx = 1\n").written
     assert os.stat(repo.path / "lib.py").st_ino == inode
+
+
+def test_write_back_many_writes_each_file_it_may_and_says_why_not_for_the_rest(
+    repo: GitRepo, snap: Snapshot
+) -> None:
+    repo.write("other.py", "y = 2  # the user's edit\n")
+    inode = os.stat(repo.path / "lib.py").st_ino
+    outcomes = write_back_many(
+        snap,
+        {
+            "tool.sh": (b"#!/bin/sh\n", b"#!/bin/sh\necho fixed\n"),
+            "lib.py": (b"import os\nx = 1\n", b"import os\nx = 1\n"),  # nothing to write
+            "other.py": (b"y = 1\n", b"y = 3\n"),  # overtaken by the user
+            "missing.py": (b"", b"z = 1\n"),  # not in the snapshot
+        },
+    )
+    assert outcomes == {
+        "tool.sh": (True, ""),
+        "lib.py": (True, ""),
+        "other.py": (False, CONFLICT),
+        "missing.py": (False, "refused: missing.py is not a regular file in the snapshot"),
+    }
+    assert repo.read("tool.sh") == b"#!/bin/sh\necho fixed\n"
+    assert os.stat(repo.path / "tool.sh").st_mode & 0o777 == 0o755
+    assert os.stat(repo.path / "lib.py").st_ino == inode
+    assert repo.read("other.py") == b"y = 2  # the user's edit\n"
+    assert not (repo.path / "missing.py").exists()
+    assert leftovers(repo.path) == []
+
+
+def test_write_back_many_takes_no_original_but_the_snapshots(repo: GitRepo, snap: Snapshot) -> None:
+    # The caller's idea of the original must be the snapshot's bytes: they are what the
+    # compare-and-swap protects, and what the journal names by blob for recovery.
+    outcomes = write_back_many(snap, {"lib.py": (b"x = 1\n", b"x = 2\n")})
+    assert outcomes == {
+        "lib.py": (False, "refused: the original given for lib.py is not the snapshot's")
+    }
+    assert repo.read("lib.py") == b"import os\nx = 1\n"
 
 
 def test_write_back_never_follows_a_symlink(repo: GitRepo, tmp_path: Path) -> None:

@@ -15,8 +15,12 @@ select = ["E", "F", "I"]
 
 [tool.stomper]
 linters = ["ruff"]
-agents = ["ruff-fix", "safety"]
+agents = {agents}
 """
+# ruff's fixes, then the safety agent: one sandbox per file, through the graph.
+GRAPH_CHAIN = ("ruff-fix", "safety")
+# ruff's fixes alone: the batched path (one sandbox, no graph).
+BATCH_CHAIN = ("ruff-fix",)
 GITIGNORE = "__pycache__/\n.mypy_cache/\n.ruff_cache/\n.env\nbuild/\n"
 # F401 + I001 for ruff's own fixes, then E741 (`l`) for the safety agent: every fault point
 # of a run is reached, the agent's included.
@@ -26,10 +30,11 @@ STAGED_EDIT = "\n\ndef staged_by_the_user() -> int:\n    return 2\n"
 STATES = ("clean", "dirty", "partially-staged", "untracked-ignored")
 
 
-def make_project(path: Path, state: str) -> GitRepo:
+def make_project(path: Path, state: str, agents: tuple[str, ...] = GRAPH_CHAIN) -> GitRepo:
     """A committed project (``a.py``, ``b.py`` to fix; ``notes.txt``), then ``state``."""
     repo = GitRepo.create(path)
-    repo.write("pyproject.toml", PYPROJECT)
+    chain = "[" + ", ".join(f'"{name}"' for name in agents) + "]"
+    repo.write("pyproject.toml", PYPROJECT.format(agents=chain))
     repo.write(".gitignore", GITIGNORE)
     repo.write("a.py", TARGET)
     repo.write("b.py", TARGET)

@@ -5,14 +5,21 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from projects import TARGET, make_project
+import pytest
+from projects import BATCH_CHAIN, GRAPH_CHAIN, TARGET, make_project
 from safety_support import leftovers, run_stomper, stomper_env
 
 
+@pytest.mark.parametrize("chain", [GRAPH_CHAIN, BATCH_CHAIN], ids=["graph", "batch"])
 def test_a_write_it_cannot_vouch_for_is_reported_with_the_original_saved(
-    tmp_path: Path, site: Path
+    tmp_path: Path, site: Path, chain: tuple[str, ...]
 ) -> None:
-    repo, tmpdir, tag = make_project(tmp_path / "repo", "clean"), tmp_path / "tmp", uuid.uuid4().hex
+    # The graph saves a copy of each original; the batched path names its blob instead.
+    repo, tmpdir, tag = (
+        make_project(tmp_path / "repo", "clean", chain),
+        tmp_path / "tmp",
+        uuid.uuid4().hex,
+    )
     tmpdir.mkdir()
     env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="during-write:kill9")
     assert run_stomper(repo.path, "fix", "-j", "1", env=env).returncode == -9
@@ -22,10 +29,12 @@ def test_a_write_it_cannot_vouch_for_is_reported_with_the_original_saved(
         repo.write(name, data)
     cleaned = run_stomper(repo.path, "clean", env=stomper_env(site, tmpdir))
     assert cleaned.returncode == 0, cleaned.stderr
-    (line,) = [item for item in cleaned.stdout.splitlines() if "cannot vouch for" in item]
-    assert "left as it is, its original is saved at " in line
-    saved = Path(line.rsplit("saved at ", 1)[1])
-    assert saved.read_bytes() == TARGET.encode()
+    lines = [item for item in cleaned.stdout.splitlines() if "cannot vouch for" in item]
+    assert lines, cleaned.stdout
+    for line in lines:  # one file with -j 1 through the graph, both in one batch
+        assert "left as it is, its original is saved at " in line
+        saved = Path(line.rsplit("saved at ", 1)[1])
+        assert saved.read_bytes() == TARGET.encode()
     assert {name: repo.read(name) for name in edits} == edits  # nothing guessed, nothing written
     recovered = repo.path / ".git" / "stomper" / "recovered"
     assert leftovers(repo, tmpdir, tag) == [str(recovered)]  # kept for the user, on purpose

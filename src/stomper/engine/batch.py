@@ -147,8 +147,6 @@ async def run_batch(
 
 async def _fix_all(context: FixContext, states: Mapping[str, _File]) -> None:
     """Steps 2 to 4 of the module docstring, for every file with something to fix."""
-    from stomper.sandbox import snapshot_bytes
-
     resources = context.resources
     seed = [".mypy_cache"] if any(linter.name == "mypy" for linter in context.linters) else []
     await resources.open(context.root, context.run_id, 1, seed, context.config.deny)
@@ -157,13 +155,17 @@ async def _fix_all(context: FixContext, states: Mapping[str, _File]) -> None:
     # Never handed back: the pool's close removes it, cheaper than resetting it for no one.
     sandbox = await resources.sandboxes.acquire("batch")
     await afault("sandbox-created")
+    # The pristine sandbox holds the snapshot's bytes (no conversion): read them there, not
+    # one object at a time. write_back_many checks them against the snapshot's object ids.
+    originals = await asyncio.to_thread(lambda: {p: _read(sandbox.root / p) for p in states})
     for state in states.values():
         context.stage(state.path, "sandbox")
-        try:
-            state.original = state.accepted = snapshot_bytes(resources.snapshot, state.path)
-        except (KeyError, FileNotFoundError, LookupError) as error:
+        original = originals[state.path]
+        if original is None:
             state.status = "skipped"
-            state.notes.append(f"not in the snapshot, skipped: {error}")
+            state.notes.append(f"not in the snapshot, skipped: {state.path} is not a file there")
+        else:
+            state.original = state.accepted = original
     batch = _Batch(context, sandbox, [s for s in states.values() if s.status is None])
     try:
         await batch.reproduce()
@@ -310,7 +312,8 @@ class _Batch:
         from stomper.sandbox import changed_paths
 
         pending = {state.path: state for state in todo}
-        candidates = {path: _read(self.sandbox.root / path) for path in pending}
+        root = self.sandbox.root
+        candidates = await asyncio.to_thread(lambda: {p: _read(root / p) for p in pending})
         for state in todo:
             self.context.stage(state.path, "validating")
         before = self.current

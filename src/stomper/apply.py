@@ -90,11 +90,16 @@ def _read_no_follow(target: Path) -> tuple[bytes, int] | None:
         fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if not stat.S_ISREG(mode):
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             return None
-        return handle.read(), stat.S_IMODE(mode)
+        chunks = [os.read(fd, max(info.st_size, 1) + 1)]
+        while chunks[-1]:  # the file grew meanwhile: read to its end
+            chunks.append(os.read(fd, 1 << 16))
+        return b"".join(chunks), stat.S_IMODE(info.st_mode)
+    finally:
+        os.close(fd)
 
 
 def write_back(snapshot: Snapshot, path: str, new: bytes) -> WriteOutcome:
@@ -117,28 +122,56 @@ def compare_and_swap(snapshot: Snapshot, path: str, expected: bytes, new: bytes)
 def _swap(
     snapshot: Snapshot, path: str, expected: bytes, new: bytes, conflict: str
 ) -> WriteOutcome:
-    """Under the write-back lock: ``new`` in place of ``expected``, atomically and journaled."""
+    """``new`` in place of ``expected``, atomically and journaled.
+
+    The slow part (the temporary file and its fsync) happens before the write-back lock is
+    taken; under the lock only the compare and the rename, so concurrent files do not queue
+    behind each other's fsyncs."""
     target = _target(snapshot.root, path)
     if target is None:
         return WriteOutcome(False, f"refused: {path} is outside the repository")
-    with file_lock(_apply_lock(snapshot), what="stomper write-back lock"):
-        current = _read_no_follow(target)
-        if current is None:
-            return WriteOutcome(False, f"refused: {path} is missing or not a regular file")
-        if current[0] != expected:
-            return WriteOutcome(False, conflict)
-        if new == expected:
-            return WriteOutcome(True)
-        fault("before-write")
-        token, written = journal.write_began(target, expected, new), False
+    current = _read_no_follow(target)
+    refusal = _compare(path, current, expected, conflict)
+    if refusal is not None or new == expected:
+        return refusal or WriteOutcome(True)
+    assert current is not None  # _compare refused otherwise
+    fault("before-write")
+    token, written = journal.write_began(target, expected, new), False
+    try:
+        temp = _temp_copy(target, new, current[1], sync=True)
         try:
-            _replace_atomically(target, new, current[1])
-            written = True
-        except OSError as error:
-            return WriteOutcome(False, f"write failed: {error.strerror or error}")
+            with file_lock(_apply_lock(snapshot), what="stomper write-back lock"):
+                current = _read_no_follow(target)
+                refusal = _compare(path, current, expected, conflict)
+                if refusal is not None:
+                    return refusal
+                assert current is not None
+                fault("during-write")
+                if stat.S_IMODE(os.lstat(temp).st_mode) != current[1]:
+                    os.chmod(temp, current[1])  # the user changed the mode meanwhile
+                os.replace(temp, target)
+                written = True
         finally:
-            journal.write_ended(token, target, new, written=written)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        with contextlib.suppress(OSError):  # the rename happened; durability is best effort
+            _fsync_directory(target.parent)
+    except OSError as error:
+        return WriteOutcome(False, f"write failed: {error.strerror or error}")
+    finally:
+        journal.write_ended(token, target, new, written=written)
     return WriteOutcome(True)
+
+
+def _compare(
+    path: str, current: tuple[bytes, int] | None, expected: bytes, conflict: str
+) -> WriteOutcome | None:
+    """Why a file holding ``current`` must not be replaced, or None when it holds ``expected``."""
+    if current is None:
+        return WriteOutcome(False, f"refused: {path} is missing or not a regular file")
+    if current[0] != expected:
+        return WriteOutcome(False, conflict)
+    return None
 
 
 class _Planned(NamedTuple):
@@ -202,53 +235,55 @@ def _write_planned(planned: Sequence[_Planned]) -> dict[str, WriteOutcome]:
     fault("before-write")
     tokens = journal.writes_began([(p.target, p.original, p.new, p.blob) for p in planned])
     outcomes: dict[str, WriteOutcome] = {}
-    temps: dict[str, str] = {}
+    temps: dict[str, tuple[str, int]] = {}
     written: dict[int, tuple[Path, bytes]] = {}
     try:
         for item in planned:
             try:
                 mode = stat.S_IMODE(os.lstat(item.target).st_mode)
-                temps[item.path] = _temp_copy(item.target, item.new, mode, sync=False)
+                temp = _temp_copy(item.target, item.new, mode, sync=False)
             except OSError as error:
                 reason = f"write failed: {error.strerror or error}"
                 outcomes[item.path] = WriteOutcome(False, reason)
-        _sync_all(list(temps.values()))
+            else:
+                temps[item.path] = (temp, mode)
+        _sync_all([temp for temp, _ in temps.values()])
         fault("during-write")
         for token, item in zip(tokens, planned, strict=True):
-            temp = temps.pop(item.path, None)
-            if temp is not None:
-                outcomes[item.path] = _rename_if_unchanged(item, temp)
+            made = temps.pop(item.path, None)
+            if made is not None:
+                outcomes[item.path] = _rename_if_unchanged(item, *made)
                 if outcomes[item.path].written:
                     written[token] = (item.target, item.new)
         for directory in {item.target.parent for item in planned}:
             _fsync_directory(directory)
     finally:
-        for temp in temps.values():
+        for temp, _ in temps.values():
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
         journal.writes_ended(tokens, written)
     return outcomes
 
 
-def _rename_if_unchanged(item: _Planned, temp: str) -> WriteOutcome:
-    """The compare-and-swap of one planned write: ``temp`` over the target if it still holds
-    the original (the temporary file is removed otherwise)."""
+def _rename_if_unchanged(item: _Planned, temp: str, mode: int) -> WriteOutcome:
+    """The compare-and-swap of one planned write: ``temp`` (made with ``mode``) over the target
+    if it still holds the original; the temporary file is removed otherwise."""
     current = _read_no_follow(item.target)
     try:
         if current is None:
-            reason = f"refused: {item.path} is missing or not a regular file"
-            return WriteOutcome(False, reason)
-        if current[0] != item.original:
-            return WriteOutcome(False, CONFLICT)
-        if stat.S_IMODE(os.lstat(temp).st_mode) != current[1]:
-            os.chmod(temp, current[1])  # the user changed the mode meanwhile: keep theirs
-        os.replace(temp, item.target)
+            outcome = WriteOutcome(False, f"refused: {item.path} is missing or not a regular file")
+        elif current[0] != item.original:
+            outcome = WriteOutcome(False, CONFLICT)
+        else:
+            if current[1] != mode:
+                os.chmod(temp, current[1])  # the user changed the mode meanwhile: keep theirs
+            os.replace(temp, item.target)
+            return WriteOutcome(True)
     except OSError as error:
-        return WriteOutcome(False, f"write failed: {error.strerror or error}")
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-    return WriteOutcome(True)
+        outcome = WriteOutcome(False, f"write failed: {error.strerror or error}")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temp)
+    return outcome
 
 
 def _sync_all(paths: Sequence[str]) -> None:
@@ -306,18 +341,6 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _replace_atomically(target: Path, content: bytes, mode: int) -> None:
-    temp_name = _temp_copy(target, content, mode, sync=True)
-    try:
-        fault("during-write")
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
-    _fsync_directory(target.parent)
 
 
 def commit_file(snapshot: Snapshot, path: str, content: bytes, message: str) -> CommitOutcome:

@@ -26,7 +26,7 @@ ENV = "STOMPER_FAULT"
 POINTS = (
     "sandbox-created",  # a sandbox was leased to a file, before its agent chain starts
     "agent-running",  # an agent's process group was just started
-    "before-write",  # under the write-back lock, the compare-and-swap passed, nothing written
+    "before-write",  # the compare with the expected bytes passed, nothing written yet
     "during-write",  # the temporary file holds the fix, not yet renamed over the target
     "before-commit",  # index.lock is held, nothing committed
     "during-commit",  # HEAD moved to the fix commit, the index not yet replaced

@@ -4,7 +4,8 @@ Each fix was validated alone, in a sandbox holding only that fix. After every wr
 pristine sandbox gets all the written fixes at once; the linters check the fixed files and the
 files that import them there, before and after, and any diagnostic that was not there before is
 a cross-file regression. (In a sandbox, not the user's tree: what the user edits meanwhile is
-not stomper's doing.)
+not stomper's doing.) Only a ``project_wide`` linter (mypy) can see one file's fix break
+another; with none enabled the check is skipped.
 
 Policy: a regression is reported with the fixes responsible (the touched files the regressed
 file imports; all other touched files when it imports none of them), and each responsible fix is
@@ -50,6 +51,8 @@ class Revert(NamedTuple):
 async def final_check(state: RunState, runtime: Runtime[FixContext]) -> Update:
     """Check all written fixes together; revert the ones that broke another file."""
     context, results = runtime.context, state.get("results", [])
+    if not any(linter.project_wide for linter in context.linters):
+        return {}  # each file is judged alone: fixes to different files cannot interact
     written = _written(results, context)
     if not written or context.resources.sandboxes is None:
         return {}

@@ -24,6 +24,7 @@ import asyncio
 import functools
 import itertools
 import logging
+import os
 import secrets
 import shutil
 import tempfile
@@ -180,6 +181,16 @@ class Sandboxes:
         self._base: Path | None = None
         self._base_lock = asyncio.Lock()
         self._closed = False
+        self._expected: int | None = None
+        # Creating a sandbox is git and disk work: a few at a time, first come first served,
+        # so the first files get theirs soonest instead of all of them getting one late.
+        self._creating = asyncio.Semaphore(os.cpu_count() or 2)
+
+    def expect(self, acquires: int) -> None:
+        """At most ``acquires`` more :meth:`acquire` calls will come: a released sandbox
+        nobody will need is removed at once (while other files still work) instead of being
+        reset for no one and removed at the end."""
+        self._expected = acquires
 
     async def acquire(self, label: str) -> Sandbox:
         """A pristine sandbox at the snapshot; waits while ``size`` are in use."""
@@ -187,12 +198,14 @@ class Sandboxes:
             raise RuntimeError("sandboxes are closed")
         await self._free_slots.acquire()
         try:
-            root = self._idle.pop() if self._idle else await self._create()
+            root = self._idle.pop() if self._idle else await self._create_one()
         except BaseException:
             self._free_slots.release()
             raise
         sandbox = Sandbox(f"{root.name}-{next(self._numbers)}", root, self._snapshot)
         self._busy[sandbox.id] = root
+        if self._expected is not None:
+            self._expected = max(self._expected - 1, 0)
         log.debug("sandbox %s at %s for %s", sandbox.id, root, label)
         return sandbox
 
@@ -200,6 +213,12 @@ class Sandboxes:
         """Reset the sandbox for the next file, or destroy it if that fails. Idempotent."""
         root = self._busy.pop(sandbox.id, None)
         if root is None:
+            return
+        if self._expected is not None and len(self._idle) >= self._expected:
+            try:
+                await _uncancellable(lambda: _remove_pair(root))
+            finally:
+                self._free_slots.release()
             return
         try:
             await reset_sandbox(sandbox, keep=self._keep)
@@ -243,6 +262,12 @@ class Sandboxes:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+    async def _create_one(self) -> Path:
+        async with self._creating:
+            if self._idle:  # one was released while we waited
+                return self._idle.pop()
+            return await self._create()
 
     async def _create(self) -> Path:
         # Threads here run to the end even when we are cancelled (_uncancellable): a thread

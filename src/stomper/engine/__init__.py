@@ -67,7 +67,8 @@ async def run_fix(
     collected: Sequence[Diagnostic] | None = None,
     events: RunEvents | None = None,
 ) -> FixRun:
-    """Fix ``files`` (relative POSIX paths) under ``root``, at most ``max_parallel_files`` at once.
+    """Fix ``files`` (relative POSIX paths) under ``root``, at most ``max_parallel_files`` AI
+    agent calls at once (and twice as many files under way, see ``FixContext.in_flight``).
 
     Fixes are written back and committed as ``config`` says, unless ``dry_run``. The snapshot
     and every sandbox are released before this returns, whatever happened. ``collected``
@@ -75,7 +76,7 @@ async def run_fix(
     a caller that linted first does not pay for it twice. ``events`` lets the caller follow
     the run and wrap its agents (a result cache).
     """
-    widen_default_executor(config.max_parallel_files)  # else 6 threads serve all files
+    widen_default_executor(2 * config.max_parallel_files)  # else 6 threads serve all files
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(run_guard(root, writes=not dry_run))
         context = await asyncio.to_thread(
@@ -107,7 +108,7 @@ async def _run(
 
     return await build_run_graph().ainvoke(
         {"files": list(files), "collected": None if collected is None else list(collected)},
-        {"max_concurrency": context.config.max_parallel_files},
+        {"max_concurrency": context.in_flight},
         context=context,
     )
 
@@ -133,7 +134,7 @@ def _build_context(
         linters=linters,
         chain=chain,
         validators=validators,
-        resources=RunResources(stack),
+        resources=RunResources(stack, agent_slots=asyncio.Semaphore(config.max_parallel_files)),
         run_id=uuid.uuid4().hex[:12],
         # `select` chooses what to fix, not what a fix may break: judge by every code.
         relint_config=config.replace(max_errors=None, select=()),

@@ -42,6 +42,8 @@ class RunResources:
     sandboxes: Sandboxes | None = None
     leases: dict[str, Sandbox] = dataclasses.field(default_factory=dict)
     commit_lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    # AI agent calls in flight; None means no limit (set by the run to ``--jobs``).
+    agent_slots: asyncio.Semaphore | None = None
     stopped: str | None = None
     agent_calls: int = 0
     cost_usd: float = 0.0
@@ -99,8 +101,15 @@ class FixContext:
 
     @property
     def jobs(self) -> int:
-        """How many files are fixed at once."""
+        """How many AI agent calls run at once (``--jobs``)."""
         return self.config.max_parallel_files
+
+    @property
+    def in_flight(self) -> int:
+        """How many files are under way at once, each in its own sandbox: twice ``jobs``, so
+        while ``jobs`` files wait on their agents the others are set up or judged, and no
+        agent slot waits for a file's sandbox, linting or write-back."""
+        return 2 * self.config.max_parallel_files
 
     def budget_spent(self) -> str | None:
         """Why no further AI call may start, or None while the run's budgets allow it."""

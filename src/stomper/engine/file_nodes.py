@@ -48,8 +48,10 @@ async def create_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Upda
         note = f"not in the snapshot, skipped: {error}"
         return {"current_worktree_id": sandbox.id, "status": "skipped", "notes": [note]}
     context = runtime.context
-    found = await lint_in_sandbox(context.linters, sandbox.root, path)
-    in_sandbox = tuple(apply_filters(found, context.relint_config))
+    in_sandbox = state.get("in_sandbox")
+    if in_sandbox is None:  # the targets' first lint did not happen: lint this sandbox
+        found = await lint_in_sandbox(context.linters, sandbox.root, path)
+        in_sandbox = tuple(apply_filters(found, context.relint_config))
     missing = unreproduced(state["targeted"], in_sandbox)
     if missing:
         listed = ", ".join(f"{d.code} (line {d.line})" for d in missing)
@@ -96,9 +98,23 @@ async def generate_prompt(state: FileState, runtime: Runtime[FixContext]) -> Upd
 
 
 async def call_agent(state: FileState, runtime: Runtime[FixContext]) -> Update:
-    """Ask the current agent to edit the file in the sandbox; its words count for nothing."""
+    """Ask the current agent to edit the file in the sandbox; its words count for nothing.
+
+    An AI agent call waits for one of the run's ``--jobs`` agent slots first."""
     context = runtime.context
     agent = context.chain[state["agent_index"]]
+    slots = context.resources.agent_slots
+    if agent.kind != "ai" or slots is None:
+        return await _call_agent(state, context, agent)
+    async with slots:
+        return await _call_agent(state, context, agent)
+
+
+async def _call_agent(state: FileState, context: FixContext, agent: Agent) -> Update:
+    stopped = context.resources.stopped
+    if stopped is not None and not state.get("attempts"):
+        # --fail-fast: another file failed while this one waited for an agent slot.
+        return {"stop": True, "status": "skipped", "notes": [stopped]}
     refusal = _refusal(agent, state["path"], context)
     if refusal is not None:
         update: Update = {"stop": True, "notes": [f"{agent.name} not called: {refusal}"]}
@@ -120,6 +136,9 @@ async def call_agent(state: FileState, runtime: Runtime[FixContext]) -> Update:
         return {"attempts": attempts, "notes": [note]}
     except Exception as error:
         message = f"agent {agent.name!r} raised {type(error).__name__}: {error}"
+        if not context.config.continue_on_error:
+            # Said now, before the slot goes to a file that is waiting for it.
+            context.resources.stopped = f"stopped after {state['path']} failed (--fail-fast)"
         return {"attempts": attempts, "stop": True, "error": message}
     update = {"attempts": attempts}
     if outcome.cost_usd is not None:

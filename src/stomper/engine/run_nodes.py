@@ -4,6 +4,7 @@
 # (to inject the Runtime and to infer input schemas), so they must be real objects.
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol
@@ -18,6 +19,7 @@ from stomper.engine.state import FileState, FileTask, RunState
 from stomper.types import FileResult
 
 Update = dict[str, Any]
+log = logging.getLogger(__name__)
 RunFile = Callable[[FileTask, FixContext], Awaitable[FileResult]]
 
 
@@ -43,7 +45,12 @@ async def collect_diagnostics(state: RunState, runtime: Runtime[FixContext]) -> 
     baseline = by_file(apply_filters(found, context.relint_config))
     targeted = apply_filters(found, context.config)
     tasks: list[FileTask] = [
-        {"path": path, "baseline": tuple(baseline[path]), "targeted": tuple(diagnostics)}
+        {
+            "path": path,
+            "baseline": tuple(baseline[path]),
+            "targeted": tuple(diagnostics),
+            "in_sandbox": None,
+        }
         for path, diagnostics in by_file(targeted).items()
     ]
     for task in tasks:
@@ -52,9 +59,32 @@ async def collect_diagnostics(state: RunState, runtime: Runtime[FixContext]) -> 
         # A warm mypy cache turns a sandbox's first check from seconds into a fraction of one.
         seed = [".mypy_cache"] if any(linter.name == "mypy" for linter in context.linters) else []
         await context.resources.open(
-            context.root, context.run_id, context.jobs, seed, context.config.deny
+            context.root, context.run_id, context.in_flight, seed, context.config.deny
         )
+        tasks = await _lint_pristine(context, tasks)
+        # One sandbox per file, and one for the final check when it will run.
+        final_check = any(linter.project_wide for linter in context.linters)
+        assert context.resources.sandboxes is not None
+        context.resources.sandboxes.expect(len(tasks) + final_check)
     return {"tasks": tasks, "baseline": tuple(targeted), "files_checked": len(files)}
+
+
+async def _lint_pristine(context: FixContext, tasks: list[FileTask]) -> list[FileTask]:
+    """The tasks, each with what the linters say about its file in a pristine sandbox: one
+    run of each linter for all files, instead of one per file once its sandbox is leased
+    (every sandbox is a copy of the same snapshot). When that fails, each file lints its own
+    sandbox as before, and fails alone if it must."""
+    sandboxes = context.resources.sandboxes
+    assert sandboxes is not None
+    paths = [task["path"] for task in tasks]
+    try:
+        async with sandboxes.open("the targets' first lint") as sandbox:
+            found = await asyncio.to_thread(collect, context.linters, sandbox.root, paths)
+    except Exception:
+        log.warning("linting the targets in one sandbox failed", exc_info=True)
+        return tasks
+    in_sandbox = by_file(apply_filters(found, context.relint_config))
+    return [task | {"in_sandbox": tuple(in_sandbox.get(task["path"], ()))} for task in tasks]
 
 
 def fan_out(state: RunState) -> list[Send] | Literal["aggregate"]:
@@ -110,7 +140,12 @@ async def _fix_or_skip(task: FileTask, context: FixContext, run_file: RunFile) -
 
 def file_input(task: FileTask) -> FileState:
     """The per-file subgraph's starting state."""
-    return {"path": task["path"], "baseline": task["baseline"], "targeted": task["targeted"]}
+    return {
+        "path": task["path"],
+        "baseline": task["baseline"],
+        "targeted": task["targeted"],
+        "in_sandbox": task.get("in_sandbox"),
+    }
 
 
 async def aggregate(state: RunState) -> Update:

@@ -19,6 +19,9 @@ class FileTask(TypedDict):
     path: str
     baseline: tuple[Diagnostic, ...]
     targeted: tuple[Diagnostic, ...]
+    # What the linters say about the file in a pristine sandbox (all files linted at once
+    # before the fan-out), or None when that failed and each file lints its own sandbox.
+    in_sandbox: tuple[Diagnostic, ...] | None
 
 
 class RunState(TypedDict, total=False):
@@ -49,6 +52,7 @@ class FileState(TypedDict, total=False):
     path: str
     baseline: tuple[Diagnostic, ...]
     targeted: tuple[Diagnostic, ...]
+    in_sandbox: tuple[Diagnostic, ...] | None
     current_worktree_id: str
     original: bytes
     accepted: bytes

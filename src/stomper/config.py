@@ -61,7 +61,9 @@ KEYS: dict[str, Key] = {
         "Validators every candidate fix must pass.",
     ),
     "disable": Key("list[str]", (), "Plugins to block by name (built-in or third-party)."),
-    "max_parallel_files": Key("int", 4, "How many files are fixed at once (--jobs)."),
+    "max_parallel_files": Key(
+        "int", 4, "AI agent calls at once (--jobs); twice as many files are under way."
+    ),
     "max_attempts": Key("int", 2, "AI attempts per file, each told what the last one left."),
     "test_validation": Key(
         "str", "none", "Run tests on each fix: none, related or full.", TEST_VALIDATION_CHOICES

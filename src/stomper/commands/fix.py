@@ -54,7 +54,7 @@ def add_parser(subparsers: Any) -> None:
 def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags only ``stomper fix`` has."""
     add = parser.add_argument
-    add("-j", "--jobs", type=int, metavar="N", help="files fixed at once")
+    add("-j", "--jobs", type=int, metavar="N", help="AI agent calls at once (default 4)")
     add("--agent", metavar="NAME", help="the AI agent to use (deterministic fixers still run)")
     add("--max-attempts", type=int, metavar="N", help="AI attempts per file")
     add("--dry-run", action="store_true", help="show the validated diffs, write nothing")

@@ -21,7 +21,7 @@ from typing import Any
 
 from stomper.journal import Journal
 
-__all__ = ["INTERRUPTED_EXIT", "account", "handle_interrupts"]
+__all__ = ["INTERRUPTED_EXIT", "account", "add_to_account", "handle_interrupts"]
 
 INTERRUPTED_EXIT = 130
 
@@ -35,6 +35,11 @@ class _Last:
 def account() -> str:
     """One line saying what the last interrupted run did before it stopped."""
     return _Last.account
+
+
+def add_to_account(text: str) -> None:
+    """Append ``text`` to the account (the one line an interrupted run ends with)."""
+    _Last.account = f"{_Last.account}; {text}"
 
 
 def _signal_groups(journal: Journal, signum: int) -> None:

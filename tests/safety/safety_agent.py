@@ -9,6 +9,8 @@ Its behaviour comes from ``SAFETY_AGENT`` in stomper's environment:
 - ``hang-trap``: a process that ignores SIGTERM and touches ``$SAFETY_TERMED`` when it gets it;
 - ``grow-signature``: give ``def f(x)`` in the target a second parameter (breaks its callers).
 
+With ``SAFETY_ONLY`` set to a path, every other file gets the default ``fix``.
+
 Every process it starts carries ``stomper-safety-agent-$SAFETY_TAG`` in its command line, so
 the tests can find any that outlive their run.
 """
@@ -63,6 +65,8 @@ class SafetyAgent:
         from stomper.agent_process import agent_env, run_agent_process
 
         behaviour = os.environ.get("SAFETY_AGENT", "fix")
+        if os.environ.get("SAFETY_ONLY", request.path) != request.path:
+            behaviour = "fix"
         await run_agent_process(
             _argv(behaviour), request.root, env=agent_env(), timeout=request.timeout
         )

@@ -23,6 +23,7 @@ from safety_support import (
     violations,
 )
 
+from stomper.resume import journal_path
 from stomper.testing import GitRepo
 
 START_TIMEOUT = 60.0
@@ -65,13 +66,35 @@ def test_ctrl_c_stops_kills_agents_cleans_up_and_exits_130(tmp_path: Path, site:
     process.send_signal(signal.SIGINT)
     code, _out, err = finish(process)
     assert code == 130
-    # The account is one line; the resume hint of the result journal may precede it.
-    lines = err.strip().splitlines()
-    assert lines[-1].startswith("stomper: interrupted: no new file started, agents stopped"), err
-    assert all(line.startswith("stomper: ") for line in lines), err
-    assert len(lines) <= 2, err
+    # One line, the account (a `--resume` hint would end it: no file finished, none here).
+    (line,) = err.strip().splitlines()
+    assert line.startswith("stomper: interrupted: no new file started, agents stopped"), err
+    assert "--resume" not in line, err
     assert violations(repo, before, capture(repo, tag), {}) == []
     assert leftovers(repo, tmpdir, tag) == []
+
+
+def test_ctrl_c_after_a_finished_file_says_resume_in_the_same_line(
+    tmp_path: Path, site: Path
+) -> None:
+    repo, tmpdir, tag = make_project(tmp_path / "repo", "clean"), tmp_path / "tmp", uuid.uuid4().hex
+    tmpdir.mkdir()
+    env = stomper_env(site, tmpdir, SAFETY_TAG=tag, SAFETY_AGENT="hang", SAFETY_ONLY="b.py")
+    process = start_fix(repo, env, "-j", "2")  # a.py's agent is not kept waiting by b.py's
+    journal = journal_path(repo.path / ".git")
+    wait_for(lambda: len(marker_processes(tag)) == 1 and journal.exists(),
+             "a.py finished and b.py's agent running")  # fmt: skip
+    process.send_signal(signal.SIGINT)
+    code, _out, err = finish(process)
+    assert code == 130
+    (line,) = err.strip().splitlines()
+    assert line.startswith("stomper: interrupted: no new file started, agents stopped"), err
+    assert line.endswith("; `stomper fix --resume` continues this run"), err
+    resumed = run_stomper(
+        repo.path, "fix", "--resume", env=stomper_env(site, tmpdir, SAFETY_TAG=tag)
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert b"length" in repo.read("b.py")
 
 
 def test_a_second_ctrl_c_exits_at_once_and_stays_recoverable(tmp_path: Path, site: Path) -> None:

@@ -80,7 +80,7 @@ def fix_files(args: argparse.Namespace, project: _common.Project) -> FixOutcome:
         if journal is not None:
             journal.record(project.root, result)
 
-    started, complete = time.monotonic(), False
+    started, complete, interrupted = time.monotonic(), False, False
     try:
         with display:
             fix_run = asyncio.run(
@@ -95,9 +95,12 @@ def fix_files(args: argparse.Namespace, project: _common.Project) -> FixOutcome:
                 )
             )
         complete = True
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
         if journal is not None and not journal.close(complete=complete):
-            print("stomper: `stomper fix --resume` continues this run.", file=sys.stderr)
+            _resume_hint(interrupted=interrupted)
     info = RunInfo(
         elapsed=time.monotonic() - started,
         shard=args.shard,
@@ -108,6 +111,18 @@ def fix_files(args: argparse.Namespace, project: _common.Project) -> FixOutcome:
     )
     bundle = bundle_json(collector.fixes(fix_run.results), args.shard)
     return FixOutcome(fix_run, info, collector.validated, bundle, display)
+
+
+def _resume_hint(*, interrupted: bool) -> None:
+    """Say that ``--resume`` continues this run: in the interrupted run's one-line account,
+    or on a line of its own after an error."""
+    hint = "`stomper fix --resume` continues this run"
+    if interrupted:
+        from stomper.interrupts import add_to_account
+
+        add_to_account(hint)
+    else:
+        print(f"stomper: {hint}.", file=sys.stderr)
 
 
 def _resume(

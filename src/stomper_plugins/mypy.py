@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from stomper import Diagnostic, LinterError, hookimpl
 from stomper_plugins._cli_linter import PathMap, ToolOptions, path_arguments, run, summary
+from stomper_plugins._commands import MYPY_PINNED_FLAGS, mypy_argv
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,23 +24,7 @@ if TYPE_CHECKING:
     from stomper.config import Config
 
 NAME = "mypy"
-# Some blocking errors skip the JSON formatter and print as text on stderr (an undecodable
-# or unreadable file in mypy 2.4; syntax errors too in older mypy), shaped by the user's
-# settings: `pretty` wraps long lines, `show_error_context` adds notes, `color_output` adds
-# escapes, `error_summary` adds a line. These flags pin one parseable form; they come after
-# the user's `args` because, in mypy's argparse, the last flag wins.
-PINNED_FLAGS = (
-    "-O",
-    "json",
-    "--no-pretty",
-    "--no-color-output",
-    "--no-error-summary",
-    "--hide-error-context",
-    "--show-error-codes",
-    "--hide-error-code-links",
-    "--show-column-numbers",
-    "--hide-error-end",
-)
+PINNED_FLAGS = MYPY_PINNED_FLAGS  # see stomper_plugins._commands
 # "a.py:3:5: error: message  [code]"; line, column and the end are each optional.
 TEXT_LINE = re.compile(
     r"(?P<file>.+?):(?:(?P<line>\d+):(?:(?P<column>\d+):(?:\d+:\d+:)?)?)? "
@@ -97,7 +82,7 @@ class MypyLinter:
             return []
         program = self.options.program()
         with path_arguments(paths) as path_args:
-            argv = [program, *self.options.args, *PINNED_FLAGS, "--", *path_args]
+            argv = mypy_argv(program, self.options.args, path_args)
             result = run(NAME, argv, root)
         streams = (result.stdout, result.stderr)
         output = "\n".join(stream.decode(errors="replace") for stream in streams)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from stomper import Diagnostic, LinterError, hookimpl
 from stomper_plugins._cli_linter import PathMap, ToolOptions, path_arguments, run, summary
+from stomper_plugins._commands import RUFF_COMMAND, ruff_argv
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,12 +24,7 @@ if TYPE_CHECKING:
     from stomper.config import Config
 
 NAME = "ruff"
-# --no-fix: a linter only reports; the ruff-fix agent edits. --force-exclude: stomper's own
-# include/exclude already chose these files, but the user's ruff `exclude` (generated or
-# vendored code) says "ruff must not judge these", and ruff ignores it for explicitly named
-# files unless told to; honouring it keeps stomper in step with `ruff check .` and with the
-# usual ruff pre-commit hook, so stomper never "fixes" a file ruff was told to leave alone.
-COMMAND = ("check", "--output-format", "json", "--no-fix", "--force-exclude")
+COMMAND = RUFF_COMMAND  # see stomper_plugins._commands
 # Syntax errors: code "invalid-syntax" today, null in older ruff, E999 before that.
 SYNTAX_CODES = (None, "E999", "invalid-syntax")
 
@@ -65,7 +61,7 @@ class RuffLinter:
             return []
         program = self.options.program()
         with path_arguments(paths) as path_args:
-            argv = [program, *COMMAND, *self.options.args, "--", *path_args]
+            argv = ruff_argv(program, self.options.args, path_args)
             result = run(NAME, argv, root)
         if result.returncode not in (0, 1):
             raise LinterError(NAME, f"exited with {result.returncode}: {summary(result.stderr)}")

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from stomper import prestart
 from stomper.errors import ToolError
 
 
@@ -40,11 +41,17 @@ def run_tool(
 ) -> ToolResult:
     """Run ``argv`` (a list, never a shell) in ``cwd``; a missing tool is a :class:`ToolError`.
 
-    ``argv[0]`` is looked up with :func:`find_executable` unless it is already a path.
+    ``argv[0]`` is looked up with :func:`find_executable` unless it is already a path. When
+    the pre-commit hook started exactly this command in ``cwd`` ahead of time
+    (:mod:`stomper.prestart`), that process is waited for instead of starting another.
     """
     program = argv[0] if os.sep in argv[0] else find_executable(argv[0])
     if program is None:
         raise ToolError(f"{argv[0]} not found (looked beside {sys.executable} and on PATH)")
+    if env is None and stdin is None and timeout is None:
+        started = prestart.take([program, *argv[1:]], os.fspath(cwd))
+        if started is not None:
+            return _finish(argv[0], started)
     try:
         completed = subprocess.run(
             [program, *argv[1:]],
@@ -61,3 +68,12 @@ def run_tool(
     except OSError as error:
         raise ToolError(f"{argv[0]} could not be started: {error}") from error
     return ToolResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def _finish(name: str, started: prestart.Started) -> ToolResult:
+    """The result of a process started ahead of time, as :func:`run_tool` would give it."""
+    try:
+        returncode, stdout, stderr = started.communicate()
+    except OSError as error:
+        raise ToolError(f"{name}: reading its output failed: {error}") from error
+    return ToolResult(returncode, stdout, stderr)

@@ -10,15 +10,18 @@ reports the files as modified. Exit 1 when it modified files or diagnostics rema
 from __future__ import annotations
 
 import os
+import stat
 import sys
-from typing import TYPE_CHECKING, Any
 
-from stomper.commands import _common
+from stomper import prestart
 
+TYPE_CHECKING = False  # not `from typing import`: typing alone costs the fast path ~10 ms
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
 
+    from stomper.commands import _common
     from stomper.config import Config
     from stomper.engine import FixRun
     from stomper.plugins import Plugins
@@ -28,10 +31,19 @@ if TYPE_CHECKING:
 # (a sandbox commit, a user's post-checkout hook running pre-commit) does nothing.
 GUARD = "STOMPER_HOOK_ACTIVE"
 TRUE_WORDS = ("1", "true", "yes", "on")
+# What the early start assumes when pyproject.toml does not mention stomper: the defaults of
+# `linters` and `include` in stomper.config.KEYS (tests/hook/test_hook_early_start.py checks).
+DEFAULT_LINTERS = ("ruff", "mypy")
+DEFAULT_INCLUDE = ("**/*.py", "**/*.pyi")
+# stomper_plugins._cli_linter.ARGV_BUDGET: beyond it the paths go through a temporary file,
+# whose name cannot be known in advance.
+ARGV_BUDGET = 24_000
 
 
 def add_parser(subparsers: Any) -> None:
     """Add ``stomper hook`` to the CLI."""
+    from stomper.commands import _common
+
     parser = subparsers.add_parser(
         "hook",
         help="pre-commit hook: fix the given files in the work tree, never stage or commit",
@@ -77,13 +89,28 @@ def plain_arguments(paths: Sequence[str]) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Lint the files; fix them only when something is there to fix."""
-    from stomper.diagnostics import apply_filters, collect, select_linters
+    """Lint the files; fix them only when something is there to fix.
 
+    The linters are started first, on a guess (:func:`start_linters`), and stomper loads its
+    configuration and plugins while they run; whatever the guess started that the real run
+    does not ask for is killed.
+    """
     if os.environ.get(GUARD):
         return 0
     if not args.paths:
         return 0
+    if _plain(args):
+        start_linters(args.paths)
+    try:
+        return _lint_then_fix(args)
+    finally:
+        prestart.discard()
+
+
+def _lint_then_fix(args: argparse.Namespace) -> int:
+    from stomper.commands import _common
+    from stomper.diagnostics import apply_filters, collect, select_linters
+
     project = _common.open_project(args, {"hook_timeout": args.timeout})
     files = _common.select_files(project, _common.Selection(tuple(args.paths), False, False, None))
     config = project.config
@@ -91,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     if "logging" in sys.modules:  # a plugin may log while linting
         _configure_logging(args)
     found = collect(linters, project.root, files)
+    prestart.discard()  # a wrong guess must not compete with the fixers for the CPU
     if not apply_filters(found, config):
+        args.exit_at_once = all(info.builtin for info in project.plugins.infos)
         return 0
     _configure_logging(args)
     os.environ[GUARD] = "1"
@@ -99,6 +128,155 @@ def run(args: argparse.Namespace) -> int:
         return _fix(args, project, found)
     finally:
         del os.environ[GUARD]
+
+
+def _plain(args: argparse.Namespace) -> bool:
+    """No option that changes which linters run, how, or on which files."""
+    return not (args.linters or args.max_files is not None or args.disable_plugin)
+
+
+def start_linters(paths: Sequence[str]) -> None:
+    """Start ruff and mypy now, as the hook will most likely run them (:mod:`stomper.prestart`).
+
+    The guess reads only what is cheap to read: the file names as pre-commit passes them
+    (plain relative paths from the repository root, which must be the current directory),
+    ``pyproject.toml`` (the full configuration is loaded only when it mentions stomper), and
+    the executables beside the running Python. Anything unusual (a symlink, a missing file,
+    an option-like name, too many paths for the command line) means no guess. A guess that
+    turns out wrong (a binary file, a plugin that fails) costs a killed process: the real
+    run takes a started process only for exactly the command line it would start itself.
+    """
+    root = os.getcwd()
+    if not os.path.lexists(os.path.join(root, ".git")):
+        return
+    settings = _settings(root)
+    files = _files(root, paths, settings) if settings is not None else None
+    if settings is None or not files or sum(len(path) + 1 for path in files) > ARGV_BUDGET:
+        return
+    from stomper_plugins._commands import mypy_argv, ruff_argv
+
+    for name, argv in (("mypy", mypy_argv), ("ruff", ruff_argv)):  # mypy, the slowest, first
+        if name in settings.linters and name not in settings.disable:
+            command = _command(name, settings.plugins.get(name, {}))
+            if command is not None:
+                prestart.start(argv(command[0], command[1], files))
+
+
+class _Settings:
+    """What the guess needs of the configuration."""
+
+    def __init__(
+        self,
+        *,
+        linters: tuple[str, ...],
+        disable: tuple[str, ...],
+        plugins: Mapping[str, Mapping[str, Any]],
+        include: tuple[str, ...],
+        exclude: tuple[str, ...],
+        max_files: int | None,
+    ) -> None:
+        self.linters = linters
+        self.disable = disable
+        self.plugins = plugins
+        self.include = include
+        self.exclude = exclude
+        self.max_files = max_files
+
+
+def _settings(root: str) -> _Settings | None:
+    """The configuration the guess needs: the defaults when ``pyproject.toml`` does not
+    mention stomper (no TOML parser imported), else the loaded one; None if it is invalid
+    (the real run reports that)."""
+    try:
+        with open(os.path.join(root, "pyproject.toml"), "rb") as file:
+            mentioned = b"stomper" in file.read()
+    except OSError:
+        mentioned = False
+    if not mentioned:
+        return _Settings(
+            linters=DEFAULT_LINTERS,
+            disable=(),
+            plugins={},
+            include=DEFAULT_INCLUDE,
+            exclude=(),
+            max_files=None,
+        )
+    from pathlib import Path
+
+    from stomper.config import load_config
+    from stomper.errors import FatalError
+
+    try:
+        config = load_config(Path(root))
+    except FatalError:
+        return None
+    return _Settings(
+        linters=config.linters,
+        disable=config.disable,
+        plugins=config.plugins,
+        include=config.include,
+        exclude=config.exclude,
+        max_files=config.max_files,
+    )
+
+
+def _files(root: str, paths: Sequence[str], settings: _Settings) -> list[str] | None:
+    """What file selection will make of ``paths``, if they are plain files; else None."""
+    chosen = set()
+    for path in paths:
+        parts = path.split("/")
+        if path[:1] in ("-", "@") or any(part in ("", ".", "..", ".git") for part in parts):
+            return None  # absolute, not normalised, option-like, or inside .git
+        full = os.path.join(root, path)
+        try:
+            regular = stat.S_ISREG(os.lstat(full).st_mode)
+        except OSError:
+            return None
+        if not regular or os.path.realpath(full) != full or not set("*?[").isdisjoint(path):
+            return None  # a symlink, a symlinked directory, a glob: selection resolves them
+        chosen.add(path)
+    wanted = _matcher(settings.include, settings.exclude)
+    return [path for path in sorted(chosen) if wanted(path)][: settings.max_files]
+
+
+def _matcher(include: tuple[str, ...], exclude: tuple[str, ...]) -> Callable[[str], bool]:
+    """include/exclude as :func:`stomper.globs.compile_globs` reads them; with the defaults,
+    without compiling a regular expression (a path matches ``**/*.py`` exactly when one of
+    its components ends with ``.py``: a match on a directory takes everything below)."""
+    if include == DEFAULT_INCLUDE and not exclude:
+        suffixes = (".py", ".pyi")
+        return lambda path: any(part.endswith(suffixes) for part in path.split("/"))
+    from stomper.globs import compile_globs
+
+    included, excluded = compile_globs(include), compile_globs(exclude)
+    return lambda path: included(path) and not excluded(path)
+
+
+def _command(name: str, options: Mapping[str, Any]) -> tuple[str, tuple[str, ...]] | None:
+    """The program and extra arguments the ``name`` plugin will use, as its ``ToolOptions``
+    finds them; None when its options are invalid or the program is not found."""
+    executable, args = options.get("executable"), options.get("args", ())
+    valid_args = isinstance(args, (list, tuple)) and all(isinstance(a, str) for a in args)
+    if set(options) - {"executable", "args"} or not valid_args:
+        return None
+    if executable is not None and not (isinstance(executable, str) and executable):
+        return None
+    wanted = executable or name
+    program = wanted if "/" in wanted or os.sep in wanted else _find(wanted)
+    if program is None or not os.path.isfile(program):
+        return None
+    return program, tuple(args)
+
+
+def _find(name: str) -> str | None:
+    """:func:`stomper.tools.find_executable`, which imports subprocess, only when the program
+    is not in its first place, beside the running Python."""
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return beside
+    from stomper.tools import find_executable
+
+    return find_executable(name)
 
 
 def _configure_logging(args: argparse.Namespace) -> None:

@@ -35,3 +35,12 @@ def test_version_flag() -> None:
     )
     assert completed.returncode == 0
     assert completed.stdout.startswith("stomper ")
+
+
+def test_version_imports_no_event_loop_or_tls() -> None:
+    # --version builds every subcommand's parser: none may import asyncio (and with it ssl).
+    modules = imported_after(
+        "from stomper.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass"
+    )
+    assert "stomper.commands.apply" in modules
+    assert {"asyncio", "ssl"} & modules == set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Apply every bundle, in the order given; one line per fix."""
+    import asyncio  # here: `stomper --version` builds every parser, and must stay light
+
     from stomper.bundle import apply_bundles, read_bundle
     from stomper.config import load_config
     from stomper.discovery import find_root

@@ -111,7 +111,8 @@ def write_back(snapshot: Snapshot, path: str, new: bytes) -> WriteOutcome:
         original = snapshot_bytes(snapshot, path)
     except FileNotFoundError:
         return WriteOutcome(False, f"refused: {path} is not a regular file in the snapshot")
-    return _swap(snapshot, path, original, new, CONFLICT)
+    entry = snapshot_entry(snapshot, path)
+    return _swap(snapshot, path, original, new, CONFLICT, blob=entry[1] if entry else None)
 
 
 def compare_and_swap(snapshot: Snapshot, path: str, expected: bytes, new: bytes) -> WriteOutcome:
@@ -120,7 +121,13 @@ def compare_and_swap(snapshot: Snapshot, path: str, expected: bytes, new: bytes)
 
 
 def _swap(
-    snapshot: Snapshot, path: str, expected: bytes, new: bytes, conflict: str
+    snapshot: Snapshot,
+    path: str,
+    expected: bytes,
+    new: bytes,
+    conflict: str,
+    *,
+    blob: str | None = None,
 ) -> WriteOutcome:
     """``new`` in place of ``expected``, atomically and journaled.
 
@@ -136,7 +143,8 @@ def _swap(
         return refusal or WriteOutcome(True)
     assert current is not None  # _compare refused otherwise
     fault("before-write")
-    token, written = journal.write_began(target, expected, new), False
+    # ``blob``: the object id of ``expected`` in the snapshot, so no copy need be saved.
+    token, written = journal.write_began(target, expected, new, blob), False
     try:
         temp = _temp_copy(target, new, current[1], sync=True)
         try:

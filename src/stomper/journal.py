@@ -3,7 +3,8 @@
 A run appends JSON lines to ``<git common dir>/stomper/journal/<id>.jsonl`` and holds an
 ``flock`` on that file for its whole life; the kernel drops the lock when the process dies,
 even by ``kill -9``, so a journal nobody holds belongs to a dead run (see
-:mod:`stomper.recovery`). Each line is fsynced before the step it announces:
+:mod:`stomper.recovery`). Each line is fsynced before the step it announces (an end line
+need not be: lost, it leaves its operation open, and recovery checks the target itself):
 
 - ``start``: pid, start time, command line;
 - ``process`` / ``process-end``: an agent's process group (pid and kernel start time), so a
@@ -11,7 +12,9 @@ even by ``kill -9``, so a journal nobody holds belongs to a dead run (see
 - ``temp-dir``: the directory the sandboxes are in; a process working in there when the run
   is dead is one of its agents, even one started too late to be recorded;
 - ``write`` / ``write-end``: a write-back of ``target``, the SHA-256 of its original and of the
-  fix, and ``saved``, a copy of the original kept beside the journal until the write ends;
+  fix, and where the original can be found: ``blob``, its object id when it is the snapshot's
+  (in the git object database), else ``saved``, a copy kept beside the journal until the
+  write ends;
 - ``writes`` / ``writes-end``: many write-backs in one record each (the batched deterministic
   path); each entry is a ``write`` whose original is named by its ``blob`` in the git object
   database (the snapshot holds it) instead of a saved copy;
@@ -113,12 +116,15 @@ class Journal:
         _slot.journal = journal
         return journal
 
-    def record(self, event: str, **fields: Any) -> None:
-        """Append one event and make it durable before the caller goes on."""
+    def record(self, event: str, *, durable: bool = True, **fields: Any) -> None:
+        """Append one event; unless ``durable`` is False, make it durable before the caller
+        goes on. (An end record need not be: lost with the machine, it leaves an operation
+        open, and recovery then checks the target itself.)"""
         line = json.dumps({"event": event, **fields}) + "\n"
         with self._lock:
             os.write(self._fd, line.encode())
-            os.fsync(self._fd)
+            if durable:
+                os.fsync(self._fd)
 
     def begin(self) -> int:
         """Count an operation in flight (see :meth:`wait_idle`); its token."""
@@ -165,21 +171,26 @@ def active() -> Journal | None:
     return _slot.journal
 
 
-def write_began(target: Path, original: bytes, new: bytes) -> int:
-    """A write-back of ``new`` over ``target`` (holding ``original``) is about to start."""
+def write_began(target: Path, original: bytes, new: bytes, blob: str | None = None) -> int:
+    """A write-back of ``new`` over ``target`` (holding ``original``) is about to start.
+
+    ``blob`` names the original in the git object database when it is there (the snapshot's
+    bytes); otherwise a copy is saved beside the journal first."""
     journal = _slot.journal
     if journal is None:
         return 0
     token = journal.begin()
-    saved = journal.save_original(token, original)
-    journal.record(
-        "write",
-        token=token,
-        target=os.fsdecode(target),
-        original=digest(original),
-        new=digest(new),
-        saved=os.fsdecode(saved),
-    )
+    fields: dict[str, Any] = {
+        "token": token,
+        "target": os.fsdecode(target),
+        "original": digest(original),
+        "new": digest(new),
+    }
+    if blob:
+        fields["blob"] = blob
+    else:
+        fields["saved"] = os.fsdecode(journal.save_original(token, original))
+    journal.record("write", **fields)
     return token
 
 
@@ -188,7 +199,7 @@ def write_ended(token: int, target: Path, new: bytes, *, written: bool) -> None:
     journal = _slot.journal
     if journal is None or not token:
         return
-    journal.record("write-end", token=token, written=written)
+    journal.record("write-end", durable=False, token=token, written=written)
     with contextlib.suppress(FileNotFoundError):
         (journal.saved_dir / str(token)).unlink()
     if written:
@@ -225,7 +236,7 @@ def writes_ended(tokens: Sequence[int], written: Mapping[int, tuple[Path, bytes]
     tokens = [token for token in tokens if token]
     if journal is None or not tokens:
         return
-    journal.record("writes-end", tokens=tokens, written=sorted(written))
+    journal.record("writes-end", durable=False, tokens=tokens, written=sorted(written))
     for target, new in written.values():
         journal.written[os.fsdecode(target)] = new
     for _ in tokens:

@@ -228,8 +228,8 @@ def _settle_write(root: Path, common: Path, stem: str, event: Event, run: str) -
 
 
 def _keep_original(root: Path, event: Event, keep: Path) -> bool:
-    """Put the original of a write-back at ``keep``: its saved copy, or (batched writes) its
-    blob from the object database. Whether it worked."""
+    """Put the original of a write-back at ``keep``: its saved copy, or its blob from the
+    object database (the snapshot's bytes). Whether it worked."""
     try:
         if "saved" in event:
             os.replace(event["saved"], keep)

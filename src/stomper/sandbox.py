@@ -185,6 +185,7 @@ class Sandboxes:
         # Creating a sandbox is git and disk work: a few at a time, first come first served,
         # so the first files get theirs soonest instead of all of them getting one late.
         self._creating = asyncio.Semaphore(os.cpu_count() or 2)
+        self._removals: set[asyncio.Future[None]] = set()
 
     def expect(self, acquires: int) -> None:
         """At most ``acquires`` more :meth:`acquire` calls will come: a released sandbox
@@ -215,10 +216,13 @@ class Sandboxes:
         if root is None:
             return
         if self._expected is not None and len(self._idle) >= self._expected:
-            try:
-                await _uncancellable(lambda: _remove_pair(root))
-            finally:
-                self._free_slots.release()
+            # Nobody needs it: removed in the background (close() waits for that), so the
+            # file it served is done now.
+            forget(root)
+            removal = asyncio.ensure_future(_uncancellable(lambda: _remove_pair(root)))
+            self._removals.add(removal)
+            removal.add_done_callback(self._removals.discard)
+            self._free_slots.release()
             return
         try:
             await reset_sandbox(sandbox, keep=self._keep)
@@ -243,6 +247,8 @@ class Sandboxes:
     async def close(self) -> None:
         """Remove every sandbox (busy ones too) and the run's temporary directory."""
         self._closed = True
+        if self._removals:
+            await asyncio.gather(*self._removals, return_exceptions=True)
         for root in (*self._idle, *self._busy.values()):
             forget(root)
         self._idle.clear()

@@ -217,8 +217,8 @@ class Sandboxes:
             return
         if self._expected is not None and len(self._idle) >= self._expected:
             # Nobody needs it: removed in the background (close() waits for that), so the
-            # file it served is done now.
-            forget(root)
+            # file it served is done now. (Closing an inotify descriptor can take
+            # milliseconds: never on the event loop's thread.)
             removal = asyncio.ensure_future(_uncancellable(lambda: _remove_pair(root)))
             self._removals.add(removal)
             removal.add_done_callback(self._removals.discard)
@@ -249,8 +249,8 @@ class Sandboxes:
         self._closed = True
         if self._removals:
             await asyncio.gather(*self._removals, return_exceptions=True)
-        for root in (*self._idle, *self._busy.values()):
-            forget(root)
+        roots = [*self._idle, *self._busy.values()]
+        await _uncancellable(functools.partial(_forget_all, roots))
         self._idle.clear()
         self._busy.clear()
         base, self._base = self._base, None
@@ -313,6 +313,11 @@ def _make_base(snapshot: Snapshot, base: Path) -> None:
 
 def _copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, symlinks=True)
+
+
+def _forget_all(roots: Sequence[Path]) -> None:
+    for root in roots:
+        forget(root)
 
 
 def _remove_pair(root: Path) -> None:

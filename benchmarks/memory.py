@@ -1,6 +1,6 @@
 """Peak memory of stomper's own process on a 200-file run (linters excluded).
 
-Run:  .venv/bin/python benchmarks/memory.py  [--files 200] [--jobs 4]
+Run:  .venv/bin/python benchmarks/memory.py  [--files 200] [--jobs 4] [--per-file]
 
 It generates a git repository of files with ruff-fixable problems in a temporary directory
 and runs `stomper fix --no-commit` in a child Python that reports, when the run is over, the
@@ -30,6 +30,26 @@ def value_{index}(items: Optional[List[int]] = None) -> int:
 CHILD = """
 import json, resource, sys
 from stomper.cli import main
+if "--agent" in sys.argv:
+    # An idle AI agent after ruff's fixes: the chain is no longer batch fixers only, so
+    # every file goes the per-file way (a sandbox each, through the graph).
+    import stomper.commands._common as common
+    from stomper import FixOutcome, hookimpl
+    from stomper.testing import plugins_with
+
+    class Idle:
+        name, kind = "idle", "ai"
+        def available(self):
+            return None
+        async def fix(self, request):
+            return FixOutcome(self.name, False, "idle")
+
+    class Plugin:
+        @hookimpl
+        def stomper_register_agents(self, register, config):
+            register(Idle())
+
+    common.make_plugins = lambda *args, **kwargs: plugins_with(("bench", Plugin()))
 code = main(sys.argv[1:])
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"code": code, "own_kib": own}), file=sys.stderr)
@@ -57,11 +77,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument(
+        "--per-file", action="store_true", help="add an idle AI agent: one sandbox per file"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stomper-bench-memory-") as temp:
         root = Path(temp) / "project"
         make_project(root, args.files)
         argv = ["fix", "--no-commit", "--quiet", "--no-cache", "-j", str(args.jobs)]
+        argv += ["--agent", "idle"] if args.per_file else []
         completed = subprocess.run(
             [sys.executable, "-c", CHILD, *argv],
             cwd=root,
@@ -72,7 +96,8 @@ def main() -> None:
     report = json.loads(completed.stderr.strip().splitlines()[-1])
     own_mb = report["own_kib"] / 1024
     verdict = "met" if own_mb <= 300 else "NOT met"
-    print(f"{args.files} files, -j {args.jobs}, stomper exit code {report['code']}")
+    path = "per-file path (graph)" if args.per_file else "batched path (ruff-fix only)"
+    print(f"{args.files} files, -j {args.jobs}, {path}, stomper exit code {report['code']}")
     print(f"  stomper's own peak RSS     {own_mb:8.1f} MB   (target <= 300 MB: {verdict})")
     print(f"  load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

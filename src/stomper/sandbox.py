@@ -68,11 +68,13 @@ __all__ = [
     "Snapshot",
     "changed_paths",
     "clean_leftovers",
+    "read_file",
     "release_snapshot",
     "reset_path",
     "reset_sandbox",
     "snapshot_bytes",
     "take_snapshot",
+    "write_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,21 @@ class Sandbox(NamedTuple):
     id: str
     root: Path
     snapshot: Snapshot
+
+
+def read_file(location: Path) -> bytes | None:
+    """The bytes of the regular file at ``location``; None for a link, a directory or nothing
+    (what an agent left at a target is judged, never followed)."""
+    if location.is_symlink() or not location.is_file():
+        return None
+    return location.read_bytes()
+
+
+def write_file(location: Path, content: bytes) -> None:
+    """Put ``content`` at ``location``, making its directory if need be (a link or directory
+    there must already have been reset to the snapshot's file)."""
+    location.parent.mkdir(parents=True, exist_ok=True)
+    location.write_bytes(content)
 
 
 async def changed_paths(

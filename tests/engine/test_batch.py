@@ -16,6 +16,7 @@ from fake_agents import (
     edit_other_file,
     raise_error,
     remove_unused_imports,
+    rename_variable,
 )
 
 from stomper.config import load_config
@@ -205,3 +206,17 @@ def test_a_validator_that_raises_fails_the_batch_and_writes_nothing(repo: GitRep
     assert result.error is not None
     assert "crashing" in result.error
     assert repo.read("a.py") == FIXABLE.encode()
+
+
+def test_a_second_batch_agent_is_not_blamed_for_the_first_ones_fixes(repo: GitRepo) -> None:
+    # a.py: ruff-fix leaves nothing; b.py: E741 is left for the second agent. Its step sees
+    # a.py changed in the sandbox, by the first agent: that is no stray path.
+    make_project(repo, {"a.py": FIXABLE, "b.py": FIXABLE + "l = 1\n"})
+    agent = FakeBatchAgent("renamer", rename_variable("l", "length"))
+    run = fix(repo, batch_plugins(agent), ["a.py", "b.py"], agents=("ruff-fix", "renamer"),  # type: ignore[arg-type]
+              commit=False)  # fmt: skip
+    assert {r.path: r.status for r in run.results} == {"a.py": "fixed", "b.py": "fixed"}
+    assert [[request.path for request in batch] for batch in agent.batches] == [["b.py"]]
+    assert repo.read("a.py") == FIXABLE_AFTER.encode()
+    assert repo.read("b.py") == (FIXABLE_AFTER + "length = 1\n").encode()
+    assert run.results[1].agent == "ruff-fix, renamer"

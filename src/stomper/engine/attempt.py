@@ -10,7 +10,6 @@ snapshot) and the validators' messages become the next attempt's feedback.
 
 import asyncio
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -21,7 +20,7 @@ from stomper.engine.file_nodes import finish
 from stomper.engine.outcome import still_targeted, unified_diff
 from stomper.engine.relint import lint_in_sandbox, run_validators
 from stomper.engine.state import FileState
-from stomper.sandbox import Sandbox, changed_paths, reset_path
+from stomper.sandbox import Sandbox, changed_paths, read_file, reset_path, write_file
 from stomper.types import Diagnostic, ValidationContext, Verdict
 
 Update = dict[str, Any]
@@ -33,7 +32,7 @@ async def extract_diff(state: FileState, runtime: Runtime[FixContext]) -> Update
     runtime.context.stage(state["path"], "validating")
     sandbox = runtime.context.resources.sandbox_for(state["path"])
     changed = await changed_paths(sandbox)
-    candidate = await asyncio.to_thread(_read_file, sandbox.root / state["path"])
+    candidate = await asyncio.to_thread(read_file, sandbox.root / state["path"])
     diff = unified_diff(state["path"], state["accepted"], candidate or b"")
     return {"changed": tuple(changed), "candidate": candidate, "current_diff": diff}
 
@@ -129,16 +128,4 @@ async def _undo(sandbox: Sandbox, state: FileState) -> None:
         # The target's own mode, type or name change goes back to the snapshot as well.
         if changed.path != path or changed.change != "modified":
             await reset_path(sandbox, changed.path)
-    await asyncio.to_thread(_write_file, sandbox.root / path, state["accepted"])
-
-
-def _read_file(location: Path) -> bytes | None:
-    if location.is_symlink() or not location.is_file():
-        return None
-    return location.read_bytes()
-
-
-def _write_file(location: Path, content: bytes) -> None:
-    # reset_path has already turned a link or directory at the target back into the file.
-    location.parent.mkdir(parents=True, exist_ok=True)
-    location.write_bytes(content)
+    await asyncio.to_thread(write_file, sandbox.root / path, state["accepted"])

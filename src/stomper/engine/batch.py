@@ -38,6 +38,7 @@ from stomper.engine.outcome import fixed_of, still_targeted, unified_diff
 from stomper.engine.regressions import culprits, regressions
 from stomper.engine.relint import run_validators, unreproduced
 from stomper.faults import afault
+from stomper.sandbox import changed_paths, clean_leftovers, read_file, reset_path, write_file
 from stomper.types import BatchAgent, FileResult, FixRequest, ValidationContext
 
 if TYPE_CHECKING:
@@ -111,8 +112,6 @@ async def run_batch(
     context: FixContext, files: Sequence[str], collected: Sequence[Diagnostic] | None
 ) -> dict[str, Any]:
     """The run graph's work, batched; returns what the run graph's final state would hold."""
-    from stomper.sandbox import clean_leftovers
-
     started = time.monotonic()
     removed = await asyncio.to_thread(clean_leftovers, context.root)
     if collected is None:
@@ -157,7 +156,7 @@ async def _fix_all(context: FixContext, states: Mapping[str, _File]) -> None:
     await afault("sandbox-created")
     # The pristine sandbox holds the snapshot's bytes (no conversion): read them there, not
     # one object at a time. write_back_many checks them against the snapshot's object ids.
-    originals = await asyncio.to_thread(lambda: {p: _read(sandbox.root / p) for p in states})
+    originals = await asyncio.to_thread(lambda: {p: read_file(sandbox.root / p) for p in states})
     for state in states.values():
         context.stage(state.path, "sandbox")
         original = originals[state.path]
@@ -292,28 +291,26 @@ class _Batch:
 
     async def _stray(self, requested: Sequence[str]) -> list[str]:
         """Paths the step changed besides the requested files (or their earlier fixes)."""
-        from stomper.sandbox import changed_paths
-
         allowed = set(requested)
         stray = []
         for change in await changed_paths(self.sandbox):
-            state = self.files.get(change.path)
-            if change.path in allowed:
-                continue
-            # A file fixed by an earlier agent is fine while it still holds those bytes.
-            earlier = state.accepted if state is not None else None
-            if change.change == "modified" and _read(self.sandbox.root / change.path) == earlier:
+            if change.path in allowed or self._kept(change):
                 continue
             stray.append(change.path)
         return stray
 
+    def _kept(self, change: ChangedPath) -> bool:
+        """A file of the batch an earlier agent fixed, still holding exactly those bytes."""
+        state = self.files.get(change.path)
+        if state is None or change.change != "modified":
+            return False
+        return read_file(self.sandbox.root / change.path) == state.accepted
+
     async def _judge(self, agent: str, todo: Sequence[_File]) -> None:
         """Validate every candidate, undo the rejected ones until the rest holds together."""
-        from stomper.sandbox import changed_paths
-
         pending = {state.path: state for state in todo}
         root = self.sandbox.root
-        candidates = await asyncio.to_thread(lambda: {p: _read(root / p) for p in pending})
+        candidates = await asyncio.to_thread(lambda: {p: read_file(root / p) for p in pending})
         for state in todo:
             self.context.stage(state.path, "validating")
         before = self.current
@@ -404,14 +401,12 @@ class _Batch:
     async def _restore(self, states: Sequence[_File]) -> None:
         """Put the files back to their last accepted bytes (and any other path they touched
         back to the snapshot)."""
-        from stomper.sandbox import changed_paths, reset_path
-
         wanted = {state.path for state in states}
         for change in await changed_paths(self.sandbox):
             if change.path in wanted and change.change != "modified":
                 await reset_path(self.sandbox, change.path)
         for state in states:
-            await asyncio.to_thread(_write, self.sandbox.root / state.path, state.accepted)
+            await asyncio.to_thread(write_file, self.sandbox.root / state.path, state.accepted)
 
 
 def _importers(
@@ -480,14 +475,3 @@ async def _commit(context: FixContext, state: _File) -> None:
     if outcome.commit is None:
         state.notes.append(f"not committed: {outcome.reason}")
     state.commit = outcome.commit
-
-
-def _read(location: Path) -> bytes | None:
-    if location.is_symlink() or not location.is_file():
-        return None
-    return location.read_bytes()
-
-
-def _write(location: Path, content: bytes) -> None:
-    location.parent.mkdir(parents=True, exist_ok=True)
-    location.write_bytes(content)

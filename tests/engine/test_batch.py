@@ -109,6 +109,17 @@ def test_a_step_that_changes_another_path_is_rejected_for_every_file(repo: GitRe
     assert [len(batch) for batch in agent.batches] == [2]  # one call for both files
 
 
+def test_after_a_stray_step_the_next_agent_works_in_a_clean_sandbox(repo: GitRepo) -> None:
+    make_project(repo, {"a.py": UNUSED, "other.py": "VALUE = 1\n"})
+    agent = FakeBatchAgent("batchy", edit_other_file)
+    run = fix(repo, batch_plugins(agent), ["a.py"], agents=("batchy", "ruff-fix"), commit=False)  # type: ignore[arg-type]
+    (result,) = run.results
+    assert result.status == "fixed"
+    assert result.agent == "ruff-fix"  # other.py was put back: ruff-fix's step is no stray
+    assert repo.read("a.py") == UNUSED_FIXED.encode()
+    assert repo.read("other.py") == b"VALUE = 1\n"
+
+
 def test_a_validator_rejects_one_file_and_the_others_are_kept(repo: GitRepo) -> None:
     make_project(repo, {"good.py": UNUSED, "silenced.py": UNUSED})
 

@@ -246,19 +246,19 @@ class _Batch:
             self.context.stage(state.path, "fixing", f"{agent.name}, attempt 1")
             state.attempts += 1
         failure = await self._call(agent, todo)
-        if failure is not None:
-            for state in todo:
-                state.error, state.stopped = failure, True
-            await self._restore(todo)
-            return
         stray = await self._stray([state.path for state in todo])
-        if stray:
-            listed = ", ".join(stray[:5])
+        if failure is not None or stray:
             for state in todo:
-                state.notes.append(
-                    f"{agent.name} rejected: it changed paths outside the batch: {listed}"
-                )
-            await self._restore(todo)
+                if failure is not None:
+                    state.error, state.stopped = failure, True
+                else:
+                    listed = ", ".join(stray[:5])
+                    state.notes.append(
+                        f"{agent.name} rejected: it changed paths outside the batch: {listed}"
+                    )
+            for path in stray:  # a path outside the batch, or a batch file not asked for
+                await reset_path(self.sandbox, path)
+            await self._restore([*todo, *(self.files[p] for p in stray if p in self.files)])
             return
         await self._judge(agent.name, todo)
 
@@ -399,8 +399,8 @@ class _Batch:
         self.current = after
 
     async def _restore(self, states: Sequence[_File]) -> None:
-        """Put the files back to their last accepted bytes (and any other path they touched
-        back to the snapshot)."""
+        """Put the files back to their last accepted bytes (a link or directory left at one
+        first goes back to the snapshot's file)."""
         wanted = {state.path for state in states}
         for change in await changed_paths(self.sandbox):
             if change.path in wanted and change.change != "modified":

@@ -337,8 +337,11 @@ class _Batch:
                 state.notes.append(f"{agent} attempt 1 {outcome}")
             await self._restore([self.files[path] for path in rejected])
             if not self.project_wide:
-                # Each file is judged alone: the others' verdicts stand.
+                # Each file is judged alone: the others' verdicts stand, and a rejected file
+                # (its bytes back as they were) says what it said before.
                 self._accept(agent, pending.values(), candidates, after)
+                for path in rejected:
+                    self.current[path] = list(before.get(path, ()))
                 return
         self.current = await self._lint()
 

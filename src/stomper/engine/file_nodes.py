@@ -48,10 +48,12 @@ async def create_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Upda
         note = f"not in the snapshot, skipped: {error}"
         return {"current_worktree_id": sandbox.id, "status": "skipped", "notes": [note]}
     context = runtime.context
-    in_sandbox = state.get("in_sandbox")
-    if in_sandbox is None:  # the targets' first lint did not happen: lint this sandbox
-        found = await lint_in_sandbox(context.linters, sandbox.root, path)
-        in_sandbox = tuple(apply_filters(found, context.relint_config))
+    first = state.get("in_sandbox")  # the per-file linters' view, from one lint of all files
+    linters = context.linters
+    if first is not None:
+        linters = [linter for linter in linters if linter.project_wide]
+    found = await lint_in_sandbox(linters, sandbox.root, path) if linters else []
+    in_sandbox = (*(first or ()), *apply_filters(found, context.relint_config))
     missing = unreproduced(state["targeted"], in_sandbox)
     if missing:
         listed = ", ".join(f"{d.code} (line {d.line})" for d in missing)

@@ -70,16 +70,21 @@ async def collect_diagnostics(state: RunState, runtime: Runtime[FixContext]) -> 
 
 
 async def _lint_pristine(context: FixContext, tasks: list[FileTask]) -> list[FileTask]:
-    """The tasks, each with what the linters say about its file in a pristine sandbox: one
-    run of each linter for all files, instead of one per file once its sandbox is leased
-    (every sandbox is a copy of the same snapshot). When that fails, each file lints its own
+    """The tasks, each with what the per-file linters (not ``project_wide``) say about its file
+    in a pristine sandbox: one run of each for all files, instead of one per file once its
+    sandbox is leased (every sandbox is a copy of the same snapshot). A project-wide linter
+    still checks each file in its own sandbox, the way its relint will (mypy's view of a file
+    can depend on which other files it is given). When this fails, each file lints its own
     sandbox as before, and fails alone if it must."""
     sandboxes = context.resources.sandboxes
     assert sandboxes is not None
+    linters = [linter for linter in context.linters if not linter.project_wide]
     paths = [task["path"] for task in tasks]
+    if not linters:
+        return tasks
     try:
         async with sandboxes.open("the targets' first lint") as sandbox:
-            found = await asyncio.to_thread(collect, context.linters, sandbox.root, paths)
+            found = await asyncio.to_thread(collect, linters, sandbox.root, paths)
     except Exception:
         log.warning("linting the targets in one sandbox failed", exc_info=True)
         return tasks

@@ -19,8 +19,9 @@ class FileTask(TypedDict):
     path: str
     baseline: tuple[Diagnostic, ...]
     targeted: tuple[Diagnostic, ...]
-    # What the linters say about the file in a pristine sandbox (all files linted at once
-    # before the fan-out), or None when that failed and each file lints its own sandbox.
+    # What the per-file linters say about the file in a pristine sandbox (all files linted at
+    # once before the fan-out), or None when that did not happen and each file lints its own
+    # sandbox with every linter.
     in_sandbox: tuple[Diagnostic, ...] | None
 
 

@@ -206,8 +206,8 @@ class Sandboxes:
 
     def expect(self, acquires: int) -> None:
         """At most ``acquires`` more :meth:`acquire` calls will come: a released sandbox
-        nobody will need is removed at once (while other files still work) instead of being
-        reset for no one and removed at the end."""
+        nobody will need is removed in the background, while other files still work, instead
+        of being reset for no one and removed at the end."""
         self._expected = acquires
 
     async def acquire(self, label: str) -> Sandbox:

@@ -140,9 +140,11 @@ def test_amend(hook_repo: HookRepo) -> None:
     assert hook_repo.head() == head
     assert hook_repo.read("app.py") == FIXED
     hook_repo.add("app.py")
-    amended = hook_repo.run("git", "commit", "--amend", "--no-edit")
+    # A new message: with the same tree, an amend in the same second would be the same commit.
+    amended = hook_repo.run("git", "commit", "--amend", "-m", "app, amended")
     assert amended.returncode == 0, amended.stdout + amended.stderr
     assert hook_repo.head() != head
+    assert hook_repo.git("log", "-1", "--format=%s").strip() == "app, amended"
 
 
 def test_initial_commit(tmp_path: Path, pre_commit_home: Path) -> None:

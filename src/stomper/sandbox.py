@@ -216,7 +216,7 @@ class Sandboxes:
             raise RuntimeError("sandboxes are closed")
         await self._free_slots.acquire()
         try:
-            root = self._idle.pop() if self._idle else await self._create_one()
+            root = await self._take()
         except BaseException:
             self._free_slots.release()
             raise
@@ -286,7 +286,11 @@ class Sandboxes:
     ) -> None:
         await self.close()
 
-    async def _create_one(self) -> Path:
+    async def _take(self) -> Path:
+        """An idle sandbox, or a new one; first come, first served either way (a file that
+        arrives while others wait for a new sandbox must not take a reset one before them)."""
+        if self._idle and not self._creating.locked():
+            return self._idle.pop()
         async with self._creating:
             if self._idle:  # one was released while we waited
                 return self._idle.pop()

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from stomper.types import (
         Agent,
         AgentKind,
+        BatchAgent,
         ChangedPath,
         Diagnostic,
         FileResult,
@@ -66,7 +67,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "scan_secrets": ("stomper.secrets", "scan"),
     **{name: ("stomper.tools", name) for name in ("ToolResult", "find_executable", "run_tool")},
     **{name: ("stomper.types", name) for name in (
-        "Agent", "AgentKind", "ChangedPath", "Diagnostic", "FileResult", "FileStatus",
+        "Agent", "AgentKind", "BatchAgent", "ChangedPath", "Diagnostic", "FileResult", "FileStatus",
         "FixOutcome", "FixRequest", "Linter", "ValidationContext", "Validator", "Verdict")},
 }  # fmt: skip
 
@@ -92,6 +93,7 @@ __all__ = [
     "PROMPT_VERSION",
     "Agent",
     "AgentKind",
+    "BatchAgent",
     "ChangedPath",
     "Config",
     "ConfigError",

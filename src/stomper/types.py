@@ -170,8 +170,8 @@ class Validator(Protocol):
 
     A validator may declare ``batchable = True`` when its verdict depends only on what the
     :class:`ValidationContext` holds (bytes, diagnostics, changed paths, the target's own
-    path in ``root``), not on the other files of the sandbox: then it can judge fixes made
-    many files to a sandbox. Without that attribute a run keeps one sandbox per file.
+    path in ``root``), not on the other files of the sandbox: then it can judge fixes made to
+    many files in one sandbox. Without that attribute a run keeps one sandbox per file.
     """
 
     @property

@@ -6,9 +6,10 @@ path (:mod:`stomper.engine.batch`); no LangGraph here.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
+
+from stomper.engine.outcome import fixed_of
 
 if TYPE_CHECKING:
     from stomper.types import Diagnostic
@@ -22,15 +23,10 @@ def regressions(
     """Per file, the diagnostics of ``after`` beyond those of ``before`` (by identity)."""
     found: dict[str, list[Diagnostic]] = {}
     for path, diagnostics in after.items():
-        budget = Counter(diagnostic.identity for diagnostic in before.get(path, ()))
-        new = []
-        for diagnostic in diagnostics:
-            if budget[diagnostic.identity] > 0:
-                budget[diagnostic.identity] -= 1
-            else:
-                new.append(diagnostic)
+        # fixed_of's count: the diagnostics of one list the other does not account for.
+        new = fixed_of(diagnostics, before.get(path, ()))
         if new:
-            found[path] = new
+            found[path] = list(new)
     return found
 
 

@@ -5,14 +5,11 @@ sandbox (the target back to the last accepted bytes, every other touched path ba
 snapshot) and the validators' messages become the next attempt's feedback.
 """
 
-# No `from __future__ import annotations`: LangGraph reads the nodes' type hints at run time
-# (to inject the Runtime and to infer input schemas), so they must be real objects.
+from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
-
-from langgraph.runtime import Runtime
 
 from stomper.diagnostics import apply_filters
 from stomper.engine.context import FixContext
@@ -27,19 +24,18 @@ Update = dict[str, Any]
 ENGINE = "engine"
 
 
-async def extract_diff(state: FileState, runtime: Runtime[FixContext]) -> Update:
+async def extract_diff(state: FileState, context: FixContext) -> Update:
     """Record every path the attempt touched, the candidate bytes and its diff."""
-    runtime.context.stage(state["path"], "validating")
-    sandbox = runtime.context.resources.sandbox_for(state["path"])
+    context.stage(state["path"], "validating")
+    sandbox = context.resources.sandbox_for(state["path"])
     changed = await changed_paths(sandbox)
     candidate = await asyncio.to_thread(read_file, sandbox.root / state["path"])
     diff = unified_diff(state["path"], state["accepted"], candidate or b"")
     return {"changed": tuple(changed), "candidate": candidate, "current_diff": diff}
 
 
-async def validate(state: FileState, runtime: Runtime[FixContext]) -> Update:
+async def validate(state: FileState, context: FixContext) -> Update:
     """Keep the candidate if every validator accepts it, otherwise undo it; plan the next call."""
-    context = runtime.context
     sandbox = context.resources.sandbox_for(state["path"])
     verdicts, after = await _judge(state, context, sandbox)
     rejections = [verdict for verdict in verdicts if not verdict.ok]
@@ -65,10 +61,10 @@ async def validate(state: FileState, runtime: Runtime[FixContext]) -> Update:
 
 
 def after_validate(
-    state: FileState, runtime: Runtime[FixContext]
+    state: FileState, context: FixContext
 ) -> Literal["generate_prompt", "apply_to_main", "give_up"]:
     """Another agent call while something targeted remains and the chain allows it."""
-    if not state["remaining"] or state["agent_index"] >= len(runtime.context.chain):
+    if not state["remaining"] or state["agent_index"] >= len(context.chain):
         return finish(state)
     return "generate_prompt"
 

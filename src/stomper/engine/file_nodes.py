@@ -6,14 +6,11 @@ event loop keeps every other file moving. The attempt's judgement lives in
 :mod:`stomper.engine.attempt`.
 """
 
-# No `from __future__ import annotations`: LangGraph reads the nodes' type hints at run time
-# (to inject the Runtime and to infer input schemas), so they must be real objects.
+from __future__ import annotations
 
 import asyncio
 import fnmatch
 from typing import Any, Literal
-
-from langgraph.runtime import Runtime
 
 from stomper.diagnostics import apply_filters
 from stomper.engine.context import FixContext
@@ -30,15 +27,15 @@ Update = dict[str, Any]
 AGENT_GRACE_SECONDS = 10.0
 
 
-async def create_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Update:
+async def create_sandbox(state: FileState, context: FixContext) -> Update:
     """Lease a sandbox for the file and read its bytes as the snapshot holds them."""
     from stomper.sandbox import snapshot_bytes
 
-    resources = runtime.context.resources
+    resources = context.resources
     if resources.sandboxes is None or resources.snapshot is None:
         raise RuntimeError("the run's sandboxes were not opened before fixing files")
     path = state["path"]
-    runtime.context.stage(path, "sandbox")
+    context.stage(path, "sandbox")
     sandbox = await resources.sandboxes.acquire(path)
     resources.leases[path] = sandbox
     await afault("sandbox-created")
@@ -47,7 +44,6 @@ async def create_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Upda
     except (KeyError, FileNotFoundError, LookupError) as error:
         note = f"not in the snapshot, skipped: {error}"
         return {"current_worktree_id": sandbox.id, "status": "skipped", "notes": [note]}
-    context = runtime.context
     first = state.get("in_sandbox")  # the per-file linters' view, from one lint of all files
     linters = context.linters
     if first is not None:
@@ -75,14 +71,13 @@ async def create_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Upda
     }
 
 
-def after_create(state: FileState) -> Literal["generate_prompt", "give_up"]:
+def after_create(state: FileState, context: FixContext) -> Literal["generate_prompt", "give_up"]:
     """Start the agent chain, unless the file could not be set up."""
     return "give_up" if state.get("status") == "skipped" else "generate_prompt"
 
 
-async def generate_prompt(state: FileState, runtime: Runtime[FixContext]) -> Update:
+async def generate_prompt(state: FileState, context: FixContext) -> Update:
     """The prompt for the next agent call: the file, what remains, the last feedback."""
-    context = runtime.context
     agent = context.chain[state["agent_index"]]
     if agent.kind == "deterministic":
         return {"current_agent": agent.name, "current_prompt": ""}
@@ -99,11 +94,10 @@ async def generate_prompt(state: FileState, runtime: Runtime[FixContext]) -> Upd
     return {"current_agent": agent.name, "current_prompt": prompt}
 
 
-async def call_agent(state: FileState, runtime: Runtime[FixContext]) -> Update:
+async def call_agent(state: FileState, context: FixContext) -> Update:
     """Ask the current agent to edit the file in the sandbox; its words count for nothing.
 
     An AI agent call waits for one of the run's ``--jobs`` agent slots first."""
-    context = runtime.context
     agent = context.chain[state["agent_index"]]
     slots = context.resources.agent_slots
     if agent.kind != "ai" or slots is None:
@@ -179,16 +173,17 @@ def finish(state: FileState) -> Literal["apply_to_main", "give_up"]:
     return "apply_to_main" if improved(state) else "give_up"
 
 
-def after_call(state: FileState) -> Literal["extract_diff", "apply_to_main", "give_up"]:
+def after_call(
+    state: FileState, context: FixContext
+) -> Literal["extract_diff", "apply_to_main", "give_up"]:
     """Judge the attempt, unless the agent failed or was not called."""
     return finish(state) if state.get("stop") else "extract_diff"
 
 
-async def apply_to_main(state: FileState, runtime: Runtime[FixContext]) -> Update:
+async def apply_to_main(state: FileState, context: FixContext) -> Update:
     """Write the validated bytes into the user's tree (compare-and-swap), unless dry-running."""
     from stomper.apply import write_back
 
-    context = runtime.context
     status = settled_status(state)
     context.stage(state["path"], "writing")
     emit_validated(context.events, state["path"], state["original"], state["accepted"])
@@ -202,11 +197,10 @@ async def apply_to_main(state: FileState, runtime: Runtime[FixContext]) -> Updat
     return {"status": status}
 
 
-async def commit(state: FileState, runtime: Runtime[FixContext]) -> Update:
+async def commit(state: FileState, context: FixContext) -> Update:
     """Commit the written file on its own, one commit at a time (they all move HEAD)."""
     from stomper.apply import commit_file
 
-    context = runtime.context
     if context.dry_run or not context.config.commit:
         return {}
     if state.get("status") not in ("fixed", "partially-fixed"):
@@ -228,14 +222,14 @@ async def commit(state: FileState, runtime: Runtime[FixContext]) -> Update:
     return {"commit": outcome.commit}
 
 
-async def give_up(state: FileState) -> Update:
+async def give_up(state: FileState, context: FixContext) -> Update:
     """Nothing is applied: the file ends failed, skipped or unchanged."""
     if state.get("error"):
         return {"status": "failed"}
     return {"status": state.get("status", "unchanged")}
 
 
-async def destroy_sandbox(state: FileState, runtime: Runtime[FixContext]) -> Update:
+async def destroy_sandbox(state: FileState, context: FixContext) -> Update:
     """Hand the sandbox back and record the file's result."""
-    await runtime.context.resources.release(state["path"])
+    await context.resources.release(state["path"])
     return {"result": file_result(state)}

@@ -124,32 +124,51 @@ async def scan(root: Path, snapshot: Snapshot, keep: Sequence[str]) -> Scan:
     touched are compared (and git leaves the index alone, so a changed index means someone
     else wrote it); without one, or when it cannot vouch for its list, everything is.
     """
-    # Inline, not in a thread: a few small reads, and threads are scarce when many files run.
-    tampered = _git_files_tampered(root, snapshot)
-    head_moved = tampered or _head_moved(root, snapshot)
-    watch = None if head_moved else watch_for(root)
-    touched = watch.touched() if watch is not None else None
-    if touched is not None:
-        return await _scan_paths(root, snapshot, keep, touched)
-    found = await _scan_all(root, snapshot, keep, head_moved=head_moved, tampered=tampered)
+    # In a thread: a few small reads and a hash of each touched file, which, with many files
+    # under way, would otherwise delay every other file's next step.
+    look = await asyncio.to_thread(_look, root, snapshot, keep)
+    if look.found is not None:
+        return look.found
+    if look.touched is not None:
+        return await _scan_paths(root, keep, look.touched)
+    found = await _scan_all(
+        root, snapshot, keep, head_moved=look.head_moved, tampered=look.tampered
+    )
+    watch = None if look.head_moved else watch_for(root)
     if watch is not None and not found.index_dirty:
         watch.note_own_index_write()  # status refreshed it; nothing is staged
     return found
 
 
-async def _scan_paths(
-    root: Path, snapshot: Snapshot, keep: Sequence[str], paths: Sequence[str]
-) -> Scan:
-    """:func:`scan` of ``paths`` only (HEAD and the git files already checked): compared
-    with the snapshot's tree in Python (no index to read), else by git."""
-    if not paths:
-        return Scan((), (), False)
+class _Look(NamedTuple):
+    """What :func:`scan` learns without git: the answer itself when the watch vouches for its
+    list of touched paths and they compare in Python, else what git must be asked."""
+
+    tampered: bool
+    head_moved: bool
+    touched: list[str] | None
+    found: Scan | None
+
+
+def _look(root: Path, snapshot: Snapshot, keep: Sequence[str]) -> _Look:
+    tampered = _git_files_tampered(root, snapshot)
+    head_moved = tampered or _head_moved(root, snapshot)
+    watch = None if head_moved else watch_for(root)
+    touched = watch.touched() if watch is not None else None
+    if not touched:  # None: the watch cannot vouch (or there is none); []: nothing changed
+        found = None if touched is None else Scan((), (), False)
+        return _Look(tampered, head_moved, touched, found)
     tree = cached_tree(snapshot.root, snapshot.commit)
     if tree is None:
-        tree = await asyncio.to_thread(snapshot_tree, snapshot.root, snapshot.commit)
-    compared = compare_paths(root, tree, paths, keep, DISPOSABLE_DIRS)
+        tree = snapshot_tree(snapshot.root, snapshot.commit)
+    compared = compare_paths(root, tree, touched, keep, DISPOSABLE_DIRS)
     if compared is not None:
-        return Scan(tuple(compared[0]), tuple(compared[1]), False)
+        return _Look(False, False, touched, Scan(tuple(compared[0]), tuple(compared[1]), False))
+    return _Look(False, False, touched, None)
+
+
+async def _scan_paths(root: Path, keep: Sequence[str], paths: Sequence[str]) -> Scan:
+    """:func:`scan` of ``paths`` only, by git (HEAD and the git files already checked)."""
     git_args = (*sandbox_git(root)[:4], "--no-optional-locks", *sandbox_git(root)[4:])
     status = ("status", "--porcelain=v2", "-z", "--untracked-files=no", "--no-renames")
     others = ("ls-files", "-z", "--others", "--directory", *(f"--exclude={k}/" for k in keep))
@@ -267,8 +286,23 @@ async def undo(root: Path, snapshot: Snapshot, found: Scan) -> None:
 
 async def verify_undone(root: Path, snapshot: Snapshot, found: Scan) -> bool:
     """Whether the paths ``found`` listed are back as in the snapshot (a scan of just those)."""
-    if found.index_dirty or _git_files_tampered(root, snapshot):
+    answer = await asyncio.to_thread(_undone, root, snapshot, found)
+    if answer == "scan":
         return (await scan(root, snapshot, ())).clean
+    if answer != "status":
+        return answer
+    tracked = [change.path for change in found.changes if change.change != "added"]
+    out = await agit(root, *sandbox_git(root)[:4], "--no-optional-locks", *sandbox_git(root)[4:],
+                     "status", "--porcelain=v2", "-z", "--untracked-files=no", "--", *tracked,
+                     env=ENV)  # fmt: skip
+    return out == b""
+
+
+def _undone(root: Path, snapshot: Snapshot, found: Scan) -> bool | Literal["scan", "status"]:
+    """:func:`verify_undone`'s answer as far as it needs no git (in a thread): "scan" when
+    git's own files were touched, "status" when git must compare the tracked paths."""
+    if found.index_dirty or _git_files_tampered(root, snapshot):
+        return "scan"
     if watch_for(root) is not None:
         tree = cached_tree(snapshot.root, snapshot.commit)
         paths = [change.path for change in found.changes]
@@ -281,12 +315,7 @@ async def verify_undone(root: Path, snapshot: Snapshot, found: Scan) -> bool:
     if any(os.path.lexists(root / path) for path in gone):
         return False
     tracked = [change.path for change in found.changes if change.change != "added"]
-    if not tracked:
-        return True
-    out = await agit(root, *sandbox_git(root)[:4], "--no-optional-locks", *sandbox_git(root)[4:],
-                     "status", "--porcelain=v2", "-z", "--untracked-files=no", "--", *tracked,
-                     env=ENV)  # fmt: skip
-    return out == b""
+    return "status" if tracked else True
 
 
 def _delete_changes(root: Path, snapshot: Snapshot, found: Scan) -> None:

@@ -1,6 +1,6 @@
-"""The per-file subgraph's nodes around the attempts: sandbox, prompt, agent, apply, commit.
+"""The per-file chain's steps around the attempts: sandbox, prompt, agent, apply, commit.
 
-Each node is a small async function returning a partial :class:`FileState` update. Blocking
+Each step is a small async function returning a partial :class:`FileState` update. Blocking
 work (git, file reads, agent subprocesses) runs in threads or asyncio subprocesses so the
 event loop keeps every other file moving. The attempt's judgement lives in
 :mod:`stomper.engine.attempt`.

@@ -71,7 +71,7 @@ def unified_diff(path: str, before: bytes, after: bytes) -> str:
 
 
 def file_result(state: FileState) -> FileResult:
-    """The :class:`FileResult` a finished per-file subgraph reports."""
+    """The :class:`FileResult` a finished per-file chain reports."""
     status = state.get("status", "unchanged")
     applied = status in ("fixed", "partially-fixed")
     remaining = state.get("remaining", state["targeted"]) if applied else state["targeted"]
@@ -96,7 +96,7 @@ def file_result(state: FileState) -> FileResult:
 def plain_result(
     task: FileTask, status: FileStatus, note: str | None = None, error: str | None = None
 ) -> FileResult:
-    """A result for a file that never got to (or out of) its subgraph: nothing changed."""
+    """A result for a file that never got to (or out of) its chain: nothing changed."""
     return FileResult(
         path=task["path"],
         status=status,

@@ -105,11 +105,11 @@ class FileNode(Protocol):
 
 
 def make_fix_file(run_file: RunFile) -> FileNode:
-    """The per-file node: runs the file's subgraph and turns every outcome into a result.
+    """The per-file node: walks the file's chain and turns every outcome into a result.
 
     An exception escaping a ``Send`` branch would cancel all its siblings, so none escapes:
     it becomes a ``failed`` result naming the error. The ``finally`` hands the sandbox back on
-    every path, cancellation included, even when the subgraph never reached destroy_sandbox.
+    every path, cancellation included, even when the chain never reached destroy_sandbox.
     """
 
     async def fix_file(state: FileTask, runtime: Runtime[FixContext]) -> Update:
@@ -144,7 +144,7 @@ async def _fix_or_skip(task: FileTask, context: FixContext, run_file: RunFile) -
 
 
 def file_input(task: FileTask) -> FileState:
-    """The per-file subgraph's starting state."""
+    """The per-file chain's starting state."""
     return {
         "path": task["path"],
         "baseline": task["baseline"],

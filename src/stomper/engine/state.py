@@ -1,8 +1,9 @@
-"""The graphs' state: plain data only (objects travel in the runtime context).
+"""The engine's state: plain data only (objects travel in the runtime context).
 
-Two graphs share these shapes. The run graph (:class:`RunState`) fans out one ``Send`` per
-file carrying a :class:`FileTask`; the per-file subgraph works on a :class:`FileState`.
-Lists written by parallel branches merge through ``operator.add`` reducers.
+The run graph (:class:`RunState`) fans out one ``Send`` per file carrying a
+:class:`FileTask`; the per-file chain (:mod:`stomper.engine.graph`) works on a
+:class:`FileState`. Lists written by parallel branches or successive steps merge through
+``operator.add`` reducers.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class RunState(TypedDict, total=False):
 
 
 class FileState(TypedDict, total=False):
-    """The per-file subgraph's state.
+    """The per-file chain's state.
 
     ``original`` is the file's bytes in the snapshot, ``accepted`` the last validated bytes
     (the base of the next attempt), ``baseline`` every diagnostic of ``accepted`` and

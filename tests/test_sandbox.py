@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import pytest
 
+from stomper import sandbox as sandbox_module
 from stomper.git import git_env
 from stomper.locks import file_lock
 from stomper.sandbox import (
@@ -24,6 +25,7 @@ from stomper.sandbox import (
     clean_leftovers,
     release_snapshot,
     reset_path,
+    sandbox_parent,
     snapshot_bytes,
     take_snapshot,
 )
@@ -469,3 +471,50 @@ def test_clean_leftovers_removes_a_dead_holders_lock_file_only(repo: GitRepo) ->
         assert (stomper_dir / "held.lock").exists()
     assert clean_leftovers(repo.path) == []
     assert not stomper_dir.exists()
+
+
+MEMORY = Path("/dev/shm")
+needs_memory = pytest.mark.skipif(
+    not sandbox_module._memory_file_system(MEMORY), reason="no tmpfs at /dev/shm"
+)
+
+
+@needs_memory
+def test_small_sandboxes_go_to_memory_unless_the_user_chose_a_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    assert sandbox_parent(10_000, 32, seeded=False) == MEMORY
+    assert sandbox_parent(10_000, 32, seeded=True) == Path("/tmp"), "a mypy cache stays on disk"
+    limit = sandbox_module.MEMORY_LIMIT
+    assert sandbox_parent(limit // 4, 4, seeded=False) == Path("/tmp"), "too big for memory"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert sandbox_parent(10_000, 32, seeded=False) == tmp_path.resolve()
+
+
+def test_sandboxes_stay_on_disk_without_a_memory_file_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    assert sandbox_parent(1, 1, seeded=False, memory=tmp_path) == Path("/tmp")
+
+
+@needs_memory
+def test_a_sandbox_in_memory_is_a_faithful_copy_and_is_removed(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    repo.write("pkg/data.bin", b"\x00\xffbytes\r\n")
+    snapshot = take_snapshot(repo.path, "memory")
+
+    async def use() -> Path:
+        async with Sandboxes(snapshot, size=1) as sandboxes, sandboxes.open("x") as sandbox:
+            assert sandbox.root.is_relative_to(MEMORY)
+            assert (sandbox.root / "pkg" / "data.bin").read_bytes() == b"\x00\xffbytes\r\n"
+            (sandbox.root / "README.md").write_text("changed\n")
+            assert await changed_paths(sandbox) == (ChangedPath("README.md", "modified"),)
+            return sandbox.root.parent
+
+    base = run(use())
+    release_snapshot(snapshot)
+    assert not base.exists()

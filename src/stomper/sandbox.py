@@ -4,7 +4,8 @@ Mechanism (chosen by measurement, see ``benchmarks/sandbox_cost.py``): a pool of
 ``size`` sandboxes per run, each a full checkout of the snapshot made once and reset between
 files by rewriting only the paths the last file touched. A sandbox is not a linked worktree of
 the user's repository but a private git directory (objects borrowed through
-``objects/info/alternates``) beside a work tree, both under ``$TMPDIR/stomper-<run>-*``:
+``objects/info/alternates``) beside a work tree, both under ``stomper-<run>-*`` in the temporary
+directory (:func:`sandbox_parent`: in memory for a small project, see there):
 
 - nothing is added to the user's ``.git`` (no ``worktrees/`` entry, no lock to serialise), and an
   agent's ``git commit``, ``git stash`` or ``git branch -f`` in a sandbox cannot reach the
@@ -72,6 +73,7 @@ __all__ = [
     "release_snapshot",
     "reset_path",
     "reset_sandbox",
+    "sandbox_parent",
     "snapshot_bytes",
     "take_snapshot",
     "write_file",
@@ -189,6 +191,7 @@ class Sandboxes:
         if not set(seed) <= set(keep):
             raise ValueError("every seed directory must also be kept")
         self._snapshot = snapshot
+        self._size = size
         self._keep = tuple(keep)
         self._seed = tuple(seed)
         self._free_slots = asyncio.Semaphore(size)
@@ -302,7 +305,9 @@ class Sandboxes:
         snapshot = self._snapshot
         async with self._base_lock:  # concurrent first acquires must share one directory
             if self._base is None:
-                base = _base_path(snapshot)
+                tree = await asyncio.to_thread(snapshot_tree, snapshot.root, snapshot.commit)
+                parent = sandbox_parent(tree.size, self._size, seeded=bool(self._seed))
+                base = _base_path(snapshot, parent)
                 self._base = base  # before it exists, so close() removes it whatever happens
                 await _uncancellable(lambda: _make_base(snapshot, base))
         root = self._base / f"sb{next(self._numbers)}"
@@ -320,9 +325,53 @@ class Sandboxes:
         return root
 
 
-def _base_path(snapshot: Snapshot) -> Path:
-    name = f"stomper-{snapshot.run_id}-{secrets.token_hex(4)}"
-    return Path(tempfile.gettempdir()).resolve() / name
+def _base_path(snapshot: Snapshot, parent: Path) -> Path:
+    return parent / f"stomper-{snapshot.run_id}-{secrets.token_hex(4)}"
+
+
+# Where a small project's sandboxes go: memory. On this kind of disk, creating a file costs
+# 0.1-0.6 ms, so checking out hundreds of them costs more than linting them, and sandboxes
+# are thrown away anyway. At most a tenth of the memory file system's free space, and
+# MEMORY_LIMIT, for all of a run's sandboxes.
+MEMORY_DIR = Path("/dev/shm")
+MEMORY_SHARE = 10
+MEMORY_LIMIT = 256 * 2**20
+# What a sandbox holds besides the snapshot's files: its git directory and index, caches.
+SANDBOX_OVERHEAD = 4 * 2**20
+
+
+def sandbox_parent(tree_size: int, count: int, *, seeded: bool, memory: Path = MEMORY_DIR) -> Path:
+    """The directory for a run's ``count`` sandboxes of a snapshot of ``tree_size`` bytes.
+
+    The temporary directory (:func:`tempfile.gettempdir`) when ``$TMPDIR`` (or
+    ``tempfile.tempdir``) points anywhere but ``/tmp``: the user chose. Otherwise a memory file
+    system (``memory``, Linux's ``/dev/shm``) when there is one and ``count`` copies fit
+    comfortably in it. Seeded sandboxes (a copied ``.mypy_cache``, of unknown size, where
+    mypy's own time dwarfs a checkout's) stay in the temporary directory.
+    """
+    default = Path(tempfile.gettempdir()).resolve()
+    if seeded or default != Path("/tmp") or not _memory_file_system(memory):
+        return default
+    try:
+        info = os.statvfs(memory)
+    except OSError:
+        return default
+    budget = min(info.f_bavail * info.f_frsize // MEMORY_SHARE, MEMORY_LIMIT)
+    return memory if count * (tree_size + SANDBOX_OVERHEAD) <= budget else default
+
+
+def _memory_file_system(path: Path) -> bool:
+    """Whether ``path`` is the mount point of a tmpfs we may write to."""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as mounts:
+            found = any(
+                fields[1] == str(path) and fields[2] == "tmpfs"
+                for fields in (line.split() for line in mounts)
+                if len(fields) > 2
+            )
+    except OSError:
+        return False
+    return found and os.access(path, os.W_OK | os.X_OK)
 
 
 def _make_base(snapshot: Snapshot, base: Path) -> None:

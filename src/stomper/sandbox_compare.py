@@ -31,10 +31,12 @@ _trees: dict[tuple[Path, str], SnapshotTree] = {}
 
 
 class SnapshotTree(NamedTuple):
-    """The snapshot's entries: path -> (mode, blob id), and every directory holding some."""
+    """The snapshot's entries: path -> (mode, blob id), every directory holding some, and the
+    size of all its files together (what a checkout of it writes)."""
 
     entries: dict[str, tuple[str, str]]
     directories: frozenset[str]
+    size: int
 
 
 def cached_tree(root: Path, commit: str) -> SnapshotTree | None:
@@ -47,15 +49,16 @@ def snapshot_tree(root: Path, commit: str) -> SnapshotTree:
     key = (root, commit)
     if key not in _trees:
         env = git_env(None, GIT_LITERAL_PATHSPECS="1")
-        out = git(root, "ls-tree", "-r", "-z", "--full-tree", commit, env=env)
-        entries = {}
+        out = git(root, "ls-tree", "-r", "-z", "--long", "--full-tree", commit, env=env)
+        entries, size = {}, 0
         for record in split_z(out):
             meta, _, path = record.partition("\t")
-            mode, _kind, sha = meta.split()
+            mode, _kind, sha, length = meta.split()
             entries[path] = (mode, sha)
+            size += int(length) if length.isdigit() else 0  # "-" for a submodule
         directories = {parent for path in entries for parent in _parents(path)}
         _trees.clear()  # one snapshot at a time is all a run needs
-        _trees[key] = SnapshotTree(entries, frozenset(directories))
+        _trees[key] = SnapshotTree(entries, frozenset(directories), size)
     return _trees[key]
 
 

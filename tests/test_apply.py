@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from stomper.apply import CONFLICT, commit_file, write_back, write_back_many
+from stomper import apply as apply_module
+from stomper.apply import CONFLICT, commit_file, make_temporaries, write_back, write_back_many
 from stomper.sandbox import Snapshot, release_snapshot, take_snapshot
 from stomper.testing import GitRepo
 
@@ -78,6 +79,52 @@ def test_write_back_many_writes_each_file_it_may_and_says_why_not_for_the_rest(
     assert repo.read("other.py") == b"y = 2  # the user's edit\n"
     assert not (repo.path / "missing.py").exists()
     assert leftovers(repo.path) == []
+
+
+def test_write_back_many_fills_temporaries_made_ahead_and_keeps_every_guarantee(
+    repo: GitRepo, snap: Snapshot
+) -> None:
+    made = make_temporaries(snap, 4)
+    assert len({path.parent for path in made}) == 1
+    assert all(path.stat().st_size == 0 and path.stat().st_mode & 0o777 == 0o600 for path in made)
+    assert not any(path.is_relative_to(repo.path) and ".git" not in path.parts for path in made)
+    repo.write("other.py", "y = 2  # the user's edit\n")
+    made[0].unlink()  # the first one handed out is gone: that write makes its own file
+    outcomes = write_back_many(
+        snap,
+        {
+            "tool.sh": (b"#!/bin/sh\n", b"#!/bin/sh\necho fixed\n"),
+            "lib.py": (b"import os\nx = 1\n", b"x = 1\n"),
+            "other.py": (b"y = 1\n", b"y = 3\n"),  # overtaken by the user
+        },
+        made,
+    )
+    assert outcomes == {"tool.sh": (True, ""), "lib.py": (True, ""), "other.py": (False, CONFLICT)}
+    assert repo.read("tool.sh") == b"#!/bin/sh\necho fixed\n"
+    assert os.stat(repo.path / "tool.sh").st_mode & 0o777 == 0o755, "the target's mode, not 0600"
+    assert repo.read("lib.py") == b"x = 1\n"
+    assert os.stat(repo.path / "lib.py").st_mode & 0o777 == 0o644
+    assert repo.read("other.py") == b"y = 2  # the user's edit\n"
+    assert leftovers(repo.path) == []
+    # Two were filled and renamed, the conflict's was removed; the unused one is left to
+    # the run's end (release_snapshot, checked by the fixture).
+    assert [path.exists() for path in made] == [False, False, False, True]
+
+
+def test_write_back_many_makes_its_own_files_for_another_file_system(
+    repo: GitRepo, snap: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = make_temporaries(snap, 1)
+    real_device = apply_module._device
+    monkeypatch.setattr(
+        apply_module,
+        "_device",
+        lambda directory: -1 if directory == made[0].parent else real_device(directory),
+    )
+    outcomes = write_back_many(snap, {"lib.py": (b"import os\nx = 1\n", b"x = 1\n")}, made)
+    assert outcomes == {"lib.py": (True, "")}
+    assert repo.read("lib.py") == b"x = 1\n"
+    assert made[0].read_bytes() == b"", "not used across file systems"
 
 
 def test_write_back_many_takes_no_original_but_the_snapshots(repo: GitRepo, snap: Snapshot) -> None:

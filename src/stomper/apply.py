@@ -4,7 +4,10 @@ Both run under one lock in the git common dir (``stomper/apply.lock``), shared b
 processes, so two stomper runs never interleave their writes or commits.
 
 Writing back is a compare-and-swap: the file is replaced only while its bytes still equal the
-snapshot's, atomically (temporary file beside it, fsync, rename, mode kept).
+snapshot's, atomically (temporary file beside it, fsync, rename, mode kept). A batched write
+(:func:`write_back_many`) may fill temporary files made ahead of time instead
+(:func:`make_temporaries`, in the run's record directory on the same file system): on some
+disks creating a file is the slowest step of a write.
 
 A commit holds exactly the one path, on top of the current HEAD, made with a temporary index and
 ``commit-tree`` (no hooks run, the user's staged changes stay out), and HEAD moves by a
@@ -38,6 +41,7 @@ __all__ = [
     "WriteOutcome",
     "commit_file",
     "compare_and_swap",
+    "make_temporaries",
     "write_back",
     "write_back_many",
 ]
@@ -192,15 +196,37 @@ class _Planned(NamedTuple):
     blob: str
 
 
+def make_temporaries(snapshot: Snapshot, count: int) -> list[Path]:
+    """``count`` empty files (mode 0600) for :func:`write_back_many` to fill, in the run's record
+    directory: it goes with the run, or with a dead run's leftovers (see :mod:`stomper.runs`).
+    Made while the fixes are still being proven, they take the file creations off the write."""
+    import secrets
+
+    directory = runs.run_dir(snapshot.common_dir, snapshot.run_id) / "temporaries"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    prefix = secrets.token_hex(4)
+    made = []
+    for number in range(count):
+        path = directory / f"{prefix}-{number}.stomper"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        os.close(os.open(path, flags, 0o600))
+        made.append(path)
+    return made
+
+
 def write_back_many(
-    snapshot: Snapshot, fixes: Mapping[str, tuple[bytes, bytes]]
+    snapshot: Snapshot,
+    fixes: Mapping[str, tuple[bytes, bytes]],
+    temporaries: Sequence[Path] = (),
 ) -> dict[str, WriteOutcome]:
     """:func:`write_back` for many files at once; ``fixes`` maps each path to its bytes in the
     snapshot and its fix. The same guarantees at a fraction of the cost: the lock is taken
     once, the journal records all the writes in one durable line (each original named by its
     blob in the snapshot, no copy saved), and one ``syncfs`` makes every temporary file
     durable before any rename. Each file is compared with the snapshot's bytes right before
-    its own rename, and never half written."""
+    its own rename, and never half written. ``temporaries`` (from :func:`make_temporaries`)
+    are filled and renamed instead of new files beside the targets, for the targets on their
+    file system; those left over are the caller's to remove."""
     outcomes: dict[str, WriteOutcome] = {}
     planned = []
     for path, (original, new) in fixes.items():
@@ -213,8 +239,49 @@ def write_back_many(
             planned.append(_Planned(path, refusal[0], original, new, refusal[1]))
     if planned:
         with file_lock(_apply_lock(snapshot), what="stomper write-back lock"):
-            outcomes.update(_write_planned(planned))
+            outcomes.update(_write_planned(planned, _Temporaries(temporaries)))
     return outcomes
+
+
+class _Temporaries:
+    """Temporary files made ahead of time, handed out for targets on their file system."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self._paths = list(reversed(paths))
+        self._device = _device(paths[0].parent) if paths else None
+        self._devices: dict[Path, int | None] = {}
+
+    def take(self, target: Path, content: bytes, mode: int) -> str:
+        """A temporary file for ``target`` holding ``content`` with ``mode``: a made one when
+        one is left and on ``target``'s file system, else a new one beside ``target``."""
+        parent = target.parent
+        if parent not in self._devices:
+            self._devices[parent] = _device(parent)
+        if self._paths and self._device is not None and self._devices[parent] == self._device:
+            temp = self._paths.pop()
+            with contextlib.suppress(OSError):
+                _fill(temp, content, mode)
+                return str(temp)
+        return _temp_copy(target, content, mode, sync=False)
+
+
+def _device(directory: Path) -> int | None:
+    try:
+        return os.stat(directory).st_dev
+    except OSError:
+        return None
+
+
+def _fill(path: Path, content: bytes, mode: int) -> None:
+    """Write ``content`` into the made temporary file ``path`` and give it ``mode``."""
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _refuse_many(snapshot: Snapshot, path: str, original: bytes) -> WriteOutcome | tuple[Path, str]:
@@ -238,7 +305,9 @@ def _blob_id(data: bytes, length: int) -> str:
     return digest(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def _write_planned(planned: Sequence[_Planned]) -> dict[str, WriteOutcome]:
+def _write_planned(
+    planned: Sequence[_Planned], temporaries: _Temporaries
+) -> dict[str, WriteOutcome]:
     """Journal, write, sync, compare and rename ``planned`` (under the write-back lock)."""
     fault("before-write")
     tokens = journal.writes_began([(p.target, p.original, p.new, p.blob) for p in planned])
@@ -249,7 +318,7 @@ def _write_planned(planned: Sequence[_Planned]) -> dict[str, WriteOutcome]:
         for item in planned:
             try:
                 mode = stat.S_IMODE(os.lstat(item.target).st_mode)
-                temp = _temp_copy(item.target, item.new, mode, sync=False)
+                temp = temporaries.take(item.target, item.new, mode)
             except OSError as error:
                 reason = f"write failed: {error.strerror or error}"
                 outcomes[item.path] = WriteOutcome(False, reason)
@@ -295,21 +364,20 @@ def _rename_if_unchanged(item: _Planned, temp: str, mode: int) -> WriteOutcome:
 
 
 def _sync_all(paths: Sequence[str]) -> None:
-    """Make the files at ``paths`` durable: one ``syncfs`` of their file system where the
-    C library has it (Linux), else an ``fsync`` each."""
-    if not paths:
-        return
+    """Make the files at ``paths`` durable: one ``syncfs`` of each file system they are on
+    where the C library has it (Linux), else an ``fsync`` each."""
     syncfs = _syncfs()
-    fd = os.open(paths[0], os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if syncfs is not None and syncfs(fd) == 0:
-            return
-    finally:
-        os.close(fd)
+    synced: set[int] = set()
     for path in paths:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            os.fsync(fd)
+            device = os.fstat(fd).st_dev
+            if device in synced:
+                continue
+            if syncfs is not None and syncfs(fd) == 0:
+                synced.add(device)
+            else:
+                os.fsync(fd)
         finally:
             os.close(fd)
 

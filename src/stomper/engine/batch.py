@@ -30,6 +30,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stomper.diagnostics import apply_filters, by_file, collect
@@ -43,7 +44,6 @@ from stomper.types import BatchAgent, FileResult, FixRequest, ValidationContext
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from pathlib import Path
 
     from stomper.engine.context import FixContext
     from stomper.sandbox import Sandbox
@@ -166,21 +166,48 @@ async def _fix_all(context: FixContext, states: Mapping[str, _File]) -> None:
         else:
             state.original = state.accepted = original
     batch = _Batch(context, sandbox, [s for s in states.values() if s.status is None])
+    temporaries: asyncio.Future[list[Path]] | None = None
     try:
-        await batch.reproduce()
-        for agent in context.chain:
-            if isinstance(agent, BatchAgent):  # always, see batchable()
-                await batch.step(agent)
-    except Exception as error:  # a linter failed in the sandbox: nothing can be proven
-        for state in batch.files.values():
-            state.status, state.error = "failed", f"{type(error).__name__}: {error}"
-        return
-    # The sandbox has served: remove it while the fixes are written back.
-    closing = asyncio.ensure_future(resources.sandboxes.close())
-    try:
-        await _apply(context, list(batch.files.values()))
+        try:
+            await batch.reproduce()
+            if batch.files and not context.dry_run:
+                temporaries = _make_temporaries(context, len(batch.files))
+            for agent in context.chain:
+                if isinstance(agent, BatchAgent):  # always, see batchable()
+                    await batch.step(agent)
+        except Exception as error:  # a linter failed in the sandbox: nothing can be proven
+            for state in batch.files.values():
+                state.status, state.error = "failed", f"{type(error).__name__}: {error}"
+            return
+        # The sandbox has served: remove it while the fixes are written back.
+        closing = asyncio.ensure_future(resources.sandboxes.close())
+        try:
+            await _apply(context, list(batch.files.values()), await _made(temporaries))
+        finally:
+            await closing
     finally:
-        await closing
+        await _made(temporaries)  # never still making files in the run's directory as it ends
+
+
+def _make_temporaries(context: FixContext, count: int) -> asyncio.Future[list[Path]]:
+    """Start making the write-back's files, while the fixes are proven (see
+    :func:`stomper.apply.make_temporaries`)."""
+    from stomper.apply import make_temporaries
+
+    snapshot = context.resources.snapshot
+    assert snapshot is not None
+    return asyncio.ensure_future(asyncio.to_thread(make_temporaries, snapshot, count))
+
+
+async def _made(temporaries: asyncio.Future[list[Path]] | None) -> list[Path]:
+    """The temporary files made for the write-back; none when making them failed (the
+    write-back then makes its own), or when it was not started."""
+    if temporaries is None:
+        return []
+    try:
+        return await asyncio.shield(temporaries)
+    except OSError:
+        return []
 
 
 class _Batch:
@@ -246,7 +273,8 @@ class _Batch:
             self.context.stage(state.path, "fixing", f"{agent.name}, attempt 1")
             state.attempts += 1
         failure = await self._call(agent, todo)
-        stray = await self._stray([state.path for state in todo])
+        changes = await changed_paths(self.sandbox)
+        stray = self._stray([state.path for state in todo], changes)
         if failure is not None or stray:
             for state in todo:
                 if failure is not None:
@@ -260,7 +288,7 @@ class _Batch:
                 await reset_path(self.sandbox, path)
             await self._restore([*todo, *(self.files[p] for p in stray if p in self.files)])
             return
-        await self._judge(agent.name, todo)
+        await self._judge(agent.name, todo, changes)
 
     async def _call(self, agent: BatchAgent, todo: Sequence[_File]) -> str | None:
         """Run the agent; the error that ends these files, or None."""
@@ -289,11 +317,11 @@ class _Batch:
             return f"agent {agent.name!r} returned {len(outcomes)} outcomes for {len(todo)} files"
         return None
 
-    async def _stray(self, requested: Sequence[str]) -> list[str]:
+    def _stray(self, requested: Sequence[str], changes: Sequence[ChangedPath]) -> list[str]:
         """Paths the step changed besides the requested files (or their earlier fixes)."""
         allowed = set(requested)
         stray = []
-        for change in await changed_paths(self.sandbox):
+        for change in changes:
             if change.path in allowed or self._kept(change):
                 continue
             stray.append(change.path)
@@ -306,15 +334,18 @@ class _Batch:
             return False
         return read_file(self.sandbox.root / change.path) == state.accepted
 
-    async def _judge(self, agent: str, todo: Sequence[_File]) -> None:
-        """Validate every candidate, undo the rejected ones until the rest holds together."""
+    async def _judge(
+        self, agent: str, todo: Sequence[_File], changed: Sequence[ChangedPath]
+    ) -> None:
+        """Validate every candidate (``changed``: the sandbox's changes after the step), undo
+        the rejected ones until the rest holds together."""
         pending = {state.path: state for state in todo}
         root = self.sandbox.root
         candidates = await asyncio.to_thread(lambda: {p: read_file(root / p) for p in pending})
         for state in todo:
             self.context.stage(state.path, "validating")
         before = self.current
-        changes = _by_path(await changed_paths(self.sandbox))
+        changes = _by_path(changed)
         while pending:
             after = await self._lint()
             verdicts = await asyncio.to_thread(self._verdicts, pending, candidates, after, changes)
@@ -427,8 +458,11 @@ def _by_path(changes: Sequence[ChangedPath]) -> dict[str, list[ChangedPath]]:
     return found
 
 
-async def _apply(context: FixContext, files: Sequence[_File]) -> None:
-    """Write the improved files back (one batched compare-and-swap) and commit each."""
+async def _apply(
+    context: FixContext, files: Sequence[_File], temporaries: Sequence[Path] = ()
+) -> None:
+    """Write the improved files back (one batched compare-and-swap, filling ``temporaries``)
+    and commit each."""
     from stomper.apply import write_back_many
 
     improved = [s for s in files if s.accepted != s.original and len(s.remaining) < len(s.targeted)]
@@ -447,7 +481,7 @@ async def _apply(context: FixContext, files: Sequence[_File]) -> None:
     snapshot = context.resources.snapshot
     assert snapshot is not None
     fixes = {state.path: (state.original, state.accepted) for state in improved}
-    outcomes = await asyncio.to_thread(write_back_many, snapshot, fixes)
+    outcomes = await asyncio.to_thread(write_back_many, snapshot, fixes, temporaries)
     for state in improved:
         outcome = outcomes[state.path]
         if not outcome.written:

@@ -40,7 +40,7 @@ class FixOutcome(NamedTuple):
     fix_run: FixRun
     info: RunInfo
     validated: dict[str, tuple[bytes, bytes]]
-    bundle: str
+    bundle: str  # the fixes as a bundle (--patch-out), else ""
     display: Display
 
 
@@ -109,7 +109,9 @@ def fix_files(args: argparse.Namespace, project: _common.Project) -> FixOutcome:
         resumed=tuple(resumed),
         resumed_left=len(left),
     )
-    bundle = bundle_json(collector.fixes(fix_run.results), args.shard)
+    bundle = ""
+    if args.patch_out is not None:
+        bundle = bundle_json(collector.fixes(fix_run.results), args.shard)
     return FixOutcome(fix_run, info, collector.validated, bundle, display)
 
 

@@ -72,14 +72,17 @@ def matches(code: str, patterns: Iterable[str]) -> bool:
 
 def apply_filters(diagnostics: Iterable[Diagnostic], config: Config) -> list[Diagnostic]:
     """Keep what ``select``/``ignore`` allow, at most ``max_errors`` per file."""
+    select, ignore, max_errors = config.select, config.ignore, config.max_errors
+    if not select and not ignore and max_errors is None:
+        return list(diagnostics)  # nothing to filter out
     kept: list[Diagnostic] = []
     per_file: dict[str, int] = defaultdict(int)
     for diagnostic in diagnostics:
-        if config.select and not matches(diagnostic.code, config.select):
+        if select and not matches(diagnostic.code, select):
             continue
-        if config.ignore and matches(diagnostic.code, config.ignore):
+        if ignore and matches(diagnostic.code, ignore):
             continue
-        if config.max_errors is not None and per_file[diagnostic.path] >= config.max_errors:
+        if max_errors is not None and per_file[diagnostic.path] >= max_errors:
             continue
         per_file[diagnostic.path] += 1
         kept.append(diagnostic)

@@ -21,6 +21,8 @@ from stomper_plugins._options import reject_unknown, string_option
 # per line; ruff and mypy both read one) rather than argv: Windows caps a whole command
 # line at 32,767 characters, Linux a single argv at ~2 MB including the environment.
 ARGV_BUDGET = 24_000
+# POSIX paths compare as plain strings (Windows ones ignore case: PurePath compares those).
+_POSIX_PATHS = os.name == "posix"
 
 
 class ToolOptions:
@@ -89,10 +91,26 @@ class PathMap:
 
     def __init__(self, root: Path, paths: Sequence[str]) -> None:
         self.root = os.path.abspath(root)
+        self.real_root = os.path.realpath(root)
+        self.paths = tuple(paths)
         self.wanted = set(paths)
-        self.bases = (PurePath(self.root), PurePath(os.path.realpath(root)))
-        self.by_real = {os.path.realpath(Path(self.root, path)): path for path in paths}
+        self.bases = (PurePath(self.root), PurePath(self.real_root))
+        # On POSIX a name under a base is the base, "/" and the relative path: a string prefix
+        # does what the PurePath comparisons below do (but for a root of "/" or "//").
+        bases = (self.root, self.real_root)
+        plain = _POSIX_PATHS and not any(base.endswith("/") for base in bases)
+        self.prefixes = tuple(dict.fromkeys(f"{base}/" for base in bases)) if plain else ()
+        self._by_real: dict[str, str] | None = None  # built on the first name needing it
         self.seen: dict[str, str | None] = {}
+
+    @property
+    def by_real(self) -> dict[str, str]:
+        """Each requested path by its real path (resolving symlinks costs a few system calls
+        per path, so only when some name matched no requested path as spelled)."""
+        if self._by_real is None:
+            root = self.root
+            self._by_real = {os.path.realpath(Path(root, path)): path for path in self.paths}
+        return self._by_real
 
     def __call__(self, reported: str) -> str | None:
         """``reported`` as one of the requested paths, or None."""
@@ -103,7 +121,11 @@ class PathMap:
             return found
 
     def _locate(self, reported: str) -> str | None:
-        absolute = PurePath(os.path.normpath(os.path.join(self.root, reported)))
+        normal = os.path.normpath(os.path.join(self.root, reported))
+        for prefix in self.prefixes:
+            if normal.startswith(prefix) and normal[len(prefix) :] in self.wanted:
+                return normal[len(prefix) :]
+        absolute = PurePath(normal)
         for base in self.bases:
             if absolute.is_relative_to(base):
                 relative = absolute.relative_to(base).as_posix()

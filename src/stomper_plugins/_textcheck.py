@@ -21,6 +21,7 @@ _PLACEHOLDER_PHRASE = re.compile(
     rb"as before|(code|implementation) (goes )?here",
     re.IGNORECASE,
 )
+_PLACEHOLDER_MARKERS = (b"#", b"...", b"//")  # what _PLACEHOLDER_LINE matches after spaces
 
 # Comments and decorators that silence a linter instead of fixing what it reports. Formatter
 # pragmas (`# fmt: off`) and coverage pragmas are left out: they hide no diagnostic.
@@ -41,6 +42,11 @@ SUPPRESSIONS: dict[str, re.Pattern[bytes]] = {
         "@no_type_check": rb"@\s*(typing\.)?no_type_check\b",
     }.items()
 }
+# Whether ``data`` may hold any suppression: every line one matches in, the whole data
+# matches in too (the patterns start with "#" or "@" and end at a word boundary).
+_ANY_SUPPRESSION = re.compile(
+    b"|".join(pattern.pattern for pattern in SUPPRESSIONS.values()), re.IGNORECASE
+)
 # What a suppression names after its marker: `: E501, F401`, `[attr-defined]`, `=unused-import`.
 _SUPPRESSED_CODE = re.compile(rb"[A-Za-z][\w-]*")
 
@@ -77,6 +83,8 @@ def line_changes(original: Sequence[bytes], candidate: Sequence[bytes]) -> LineC
             if old_end == len(old):
                 removed_at_end = max(0, (old_end - old_start) - (new_end - new_start))
             continue
+        if original[old_start:old_end] == candidate[new_start:new_end]:
+            continue  # same text and same endings throughout: no ending changed
         for offset in range(old_end - old_start):
             before = _ending(original[old_start + offset])
             after = _ending(candidate[new_start + offset])
@@ -108,6 +116,17 @@ def new_lines(
     return found
 
 
+def new_placeholders(
+    original: Sequence[bytes], candidate: Sequence[bytes]
+) -> list[tuple[int, bytes]]:
+    """:func:`new_lines` matching :func:`is_placeholder`: the candidate's new placeholders."""
+    # A placeholder starts with one of these markers: a candidate without any has none.
+    data = b"".join(candidate)
+    if not any(marker in data for marker in _PLACEHOLDER_MARKERS):
+        return []
+    return new_lines(original, candidate, is_placeholder)
+
+
 def is_placeholder(line: bytes) -> bool:
     """Whether ``line`` is a comment or ellipsis standing in for code left out."""
     return bool(_PLACEHOLDER_LINE.match(line) and _PLACEHOLDER_PHRASE.search(line))
@@ -126,6 +145,8 @@ def new_suppressions(original: bytes, candidate: bytes) -> list[str]:
     ``# noqa: E501`` widened to ``# noqa: E501, E741`` or to a bare ``# noqa``. Narrowing one
     (dropping a code, the fix of what it silenced) is not.
     """
+    if not _ANY_SUPPRESSION.search(candidate):
+        return []  # nothing to be new; most candidates have no suppression at all
     available = _suppressions(original)
     wanted = _suppressions(candidate)
     for item in list(wanted):  # the same suppression kept: matched first

@@ -135,7 +135,7 @@ class ScopeValidator:
         old_lines, new_lines = text.split_lines(original), text.split_lines(candidate)
         changes = text.line_changes(old_lines, new_lines)
         yield from self._size_problems(len(old_lines), len(new_lines), changes.removed_at_end)
-        for number, found in text.new_lines(old_lines, new_lines, text.is_placeholder)[:3]:
+        for number, found in text.new_placeholders(old_lines, new_lines)[:3]:
             yield f"placeholder at line {number} ({text.show(found)!r}): write the code out"
         if changes.first_ending_change is not None:
             line, before, after = changes.first_ending_change
@@ -240,6 +240,10 @@ class RelintValidator:
     def validate(self, context: ValidationContext) -> Verdict:
         """Reject new diagnostics, and candidates that fixed none of the targeted ones."""
         after = [d for d in context.after if d.path == context.path]
+        return self._compare(context, after) if after else self._all_gone(context)
+
+    def _compare(self, context: ValidationContext, after: Sequence[Diagnostic]) -> Verdict:
+        """:meth:`validate` in general: ``after`` holds the target file's new diagnostics."""
         before = _counts(context.baseline, context.path)
         now = _counts(after, context.path)
         targeted = _counts(context.targeted, context.path)
@@ -256,9 +260,24 @@ class RelintValidator:
         total = sum(targeted.values())
         return Verdict(True, f"fixed {fixed} of {total} targeted diagnostics{still}", self.name)
 
+    def _all_gone(self, context: ValidationContext) -> Verdict:
+        """:meth:`_compare` with nothing reported on the target file, as most fixes end.
+
+        Nothing can be new or remain then, and every targeted diagnostic is fixed, so only
+        their number matters: no identities to build and count.
+        """
+        path = context.path
+        total = sum(1 for d in context.targeted if d.path == path)
+        if total == 0:
+            unchanged = " (the file is unchanged)" if context.candidate == context.original else ""
+            return Verdict(False, f"no targeted diagnostic fixed{unchanged}", self.name)
+        return Verdict(True, f"fixed {total} of {total} targeted diagnostics", self.name)
+
 
 def _key(diagnostic: Diagnostic) -> tuple[str, str, str]:
     linter, code, message = diagnostic.identity
+    if "line" not in message:  # nothing to mask (most messages): skip the substitution
+        return linter, code, message
     return linter, code, _LINE_REFERENCE.sub(r"\1 N", message)
 
 

@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
 from stomper.types import FileResult
 
@@ -95,13 +95,14 @@ class JournalWriter:
         self.unfinished = 0
         location.parent.mkdir(parents=True, exist_ok=True)
         self._header: dict[str, object] | None = None
+        self._handle: TextIO | None = None  # open from the first record to close()
         if files is not None:
             self._header = {"format": JOURNAL_FORMAT, "started": time.time(), "files": list(files)}
 
     def record(self, root: Path, result: FileResult) -> None:
         """Note one file's end; only finished files are recorded as done."""
         if self._header is not None:
-            self._append([self._header], mode="w")
+            self._append([self._header], replace=True)
             self._header = None
         if not finished(result):
             self.unfinished += 1
@@ -116,6 +117,9 @@ class JournalWriter:
     def close(self, *, complete: bool) -> bool:
         """Delete the journal when the run completed with nothing unfinished; True when
         nothing is left for ``--resume`` (deleted, or no file of this run ever ended)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
         if not complete and self._header is not None:
             return True  # this run never got to a file: the journal (if any) is not its own
         if not complete or self.unfinished:
@@ -126,9 +130,18 @@ class JournalWriter:
             self.location.parent.rmdir()  # only when empty: the snapshot's runs live there
         return True
 
-    def _append(self, records: Iterable[object], mode: str = "a") -> None:
+    def _append(self, records: Iterable[object], *, replace: bool = False) -> None:
         text = "".join(json.dumps(record) + "\n" for record in records)
-        # No fsync: a kill -9 loses nothing written, and a record lost with the machine only
-        # means that file is looked at again (its hash decides), at 1 ms a file saved.
-        with self.location.open(mode, encoding="utf-8") as handle:
-            handle.write(text)
+        # No fsync: a kill -9 loses nothing written (each record is flushed to the file), and
+        # a record lost with the machine only means that file is looked at again (its hash
+        # decides), at 1 ms a file saved.
+        handle = self._handle
+        if handle is None or replace:
+            if handle is not None:
+                handle.close()
+            if replace:
+                handle = self._handle = self.location.open("w", encoding="utf-8")
+            else:
+                handle = self._handle = self.location.open("a", encoding="utf-8")
+        handle.write(text)
+        handle.flush()

@@ -474,8 +474,20 @@ def test_clean_leftovers_removes_a_dead_holders_lock_file_only(repo: GitRepo) ->
 
 
 MEMORY = Path("/dev/shm")
+
+
+def memory_budget() -> int:
+    """What a run may put in /dev/shm now (0 without a tmpfs there)."""
+    if not sandbox_module._memory_file_system(MEMORY):
+        return 0
+    info = os.statvfs(MEMORY)
+    free = info.f_bavail * info.f_frsize // sandbox_module.MEMORY_SHARE
+    return min(free, sandbox_module.MEMORY_LIMIT)
+
+
+ONE_SMALL_SANDBOX = 10_000 + sandbox_module.SANDBOX_OVERHEAD
 needs_memory = pytest.mark.skipif(
-    not sandbox_module._memory_file_system(MEMORY), reason="no tmpfs at /dev/shm"
+    memory_budget() < 2 * ONE_SMALL_SANDBOX, reason="no tmpfs at /dev/shm with room to spare"
 )
 
 
@@ -484,12 +496,12 @@ def test_small_sandboxes_go_to_memory_unless_the_user_chose_a_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", "/tmp")
-    assert sandbox_parent(10_000, 32, seeded=False) == MEMORY
-    assert sandbox_parent(10_000, 32, seeded=True) == Path("/tmp"), "a mypy cache stays on disk"
-    limit = sandbox_module.MEMORY_LIMIT
-    assert sandbox_parent(limit // 4, 4, seeded=False) == Path("/tmp"), "too big for memory"
+    fits = memory_budget() // ONE_SMALL_SANDBOX  # this many small sandboxes fit, at least 2
+    assert sandbox_parent(10_000, fits - 1, seeded=False) == MEMORY  # one to spare
+    assert sandbox_parent(10_000, fits, seeded=True) == Path("/tmp"), "a mypy cache stays on disk"
+    assert sandbox_parent(10_000, fits + 1, seeded=False) == Path("/tmp"), "too many for memory"
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    assert sandbox_parent(10_000, 32, seeded=False) == tmp_path.resolve()
+    assert sandbox_parent(10_000, 1, seeded=False) == tmp_path.resolve()
 
 
 def test_sandboxes_stay_on_disk_without_a_memory_file_system(

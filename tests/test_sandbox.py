@@ -502,6 +502,8 @@ def test_small_sandboxes_go_to_memory_unless_the_user_chose_a_directory(
     assert sandbox_parent(10_000, fits + 1, seeded=False) == Path("/tmp"), "too many for memory"
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert sandbox_parent(10_000, 1, seeded=False) == tmp_path.resolve()
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    assert sandbox_parent(10_000, 1, seeded=False, memory_ok=False) == Path("/tmp")
 
 
 def test_sandboxes_stay_on_disk_without_a_memory_file_system(
@@ -520,7 +522,8 @@ def test_a_sandbox_in_memory_is_a_faithful_copy_and_is_removed(
     snapshot = take_snapshot(repo.path, "memory")
 
     async def use() -> Path:
-        async with Sandboxes(snapshot, size=1) as sandboxes, sandboxes.open("x") as sandbox:
+        pool = Sandboxes(snapshot, size=1, memory=True)
+        async with pool as sandboxes, sandboxes.open("x") as sandbox:
             assert sandbox.root.is_relative_to(MEMORY)
             assert (sandbox.root / "pkg" / "data.bin").read_bytes() == b"\x00\xffbytes\r\n"
             (sandbox.root / "README.md").write_text("changed\n")

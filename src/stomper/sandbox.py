@@ -174,8 +174,9 @@ class Sandboxes:
 
     ``keep`` names untracked cache directories that survive between files (and are not
     changes); ``seed`` names directories of the user's tree (e.g. ``.mypy_cache``) copied into
-    each new sandbox, so the first check there is warm. Use as ``async with``; :meth:`close`
-    removes every sandbox and the run's temporary directory.
+    each new sandbox, so the first check there is warm; ``memory``: they may live in memory
+    (:func:`sandbox_parent`), for fixers that write only the files they are given. Use as
+    ``async with``; :meth:`close` removes every sandbox and the run's temporary directory.
     """
 
     def __init__(
@@ -185,6 +186,7 @@ class Sandboxes:
         size: int,
         keep: Sequence[str] = KEEP_DIRS,
         seed: Sequence[str] = (),
+        memory: bool = False,
     ) -> None:
         if size < 1:
             raise ValueError(f"size must be at least 1, not {size}")
@@ -194,6 +196,7 @@ class Sandboxes:
         self._size = size
         self._keep = tuple(keep)
         self._seed = tuple(seed)
+        self._memory = memory
         self._free_slots = asyncio.Semaphore(size)
         self._idle: list[Path] = []
         self._busy: dict[str, Path] = {}
@@ -306,7 +309,9 @@ class Sandboxes:
         async with self._base_lock:  # concurrent first acquires must share one directory
             if self._base is None:
                 tree = await asyncio.to_thread(snapshot_tree, snapshot.root, snapshot.commit)
-                parent = sandbox_parent(tree.size, self._size, seeded=bool(self._seed))
+                parent = sandbox_parent(
+                    tree.size, self._size, seeded=bool(self._seed), memory_ok=self._memory
+                )
                 base = _base_path(snapshot, parent)
                 self._base = base  # before it exists, so close() removes it whatever happens
                 await _uncancellable(lambda: _make_base(snapshot, base))
@@ -340,17 +345,26 @@ MEMORY_LIMIT = 256 * 2**20
 SANDBOX_OVERHEAD = 4 * 2**20
 
 
-def sandbox_parent(tree_size: int, count: int, *, seeded: bool, memory: Path = MEMORY_DIR) -> Path:
+def sandbox_parent(
+    tree_size: int,
+    count: int,
+    *,
+    seeded: bool,
+    memory_ok: bool = True,
+    memory: Path = MEMORY_DIR,
+) -> Path:
     """The directory for a run's ``count`` sandboxes of a snapshot of ``tree_size`` bytes.
 
     The temporary directory (:func:`tempfile.gettempdir`) when ``$TMPDIR`` (or
     ``tempfile.tempdir``) points anywhere but ``/tmp``: the user chose. Otherwise a memory file
     system (``memory``, Linux's ``/dev/shm``) when there is one and ``count`` copies fit
-    comfortably in it. Seeded sandboxes (a copied ``.mypy_cache``, of unknown size, where
-    mypy's own time dwarfs a checkout's) stay in the temporary directory.
+    comfortably in it. Sandboxes stay in the temporary directory when they are seeded (a
+    copied ``.mypy_cache``, of unknown size, where mypy's own time dwarfs a checkout's) and
+    unless ``memory_ok``: what may be written there must be bounded by the snapshot (an AI
+    agent could fill it with a virtual environment).
     """
     default = Path(tempfile.gettempdir()).resolve()
-    if seeded or default != Path("/tmp") or not _memory_file_system(memory):
+    if not memory_ok or seeded or default != Path("/tmp") or not _memory_file_system(memory):
         return default
     try:
         info = os.statvfs(memory)

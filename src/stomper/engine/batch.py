@@ -148,7 +148,8 @@ async def _fix_all(context: FixContext, states: Mapping[str, _File]) -> None:
     """Steps 2 to 4 of the module docstring, for every file with something to fix."""
     resources = context.resources
     seed = [".mypy_cache"] if any(linter.name == "mypy" for linter in context.linters) else []
-    await resources.open(context.root, context.run_id, 1, seed, context.config.deny)
+    # Batch fixers write only the files they are given: the sandbox's size is known.
+    await resources.open(context.root, context.run_id, 1, seed, context.config.deny, memory=True)
     assert resources.sandboxes is not None
     assert resources.snapshot is not None
     # Never handed back: the pool's close removes it, cheaper than resetting it for no one.

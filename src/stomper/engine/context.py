@@ -50,19 +50,27 @@ class RunResources:
     started: float = dataclasses.field(default_factory=time.monotonic)
 
     async def open(
-        self, root: Path, run_id: str, size: int, seed: Sequence[str], deny: Sequence[str] = ()
+        self,
+        root: Path,
+        run_id: str,
+        size: int,
+        seed: Sequence[str],
+        deny: Sequence[str] = (),
+        *,
+        memory: bool = False,
     ) -> None:
         """Take the snapshot and open the sandbox pool; both close with :attr:`stack`.
 
         ``seed`` names cache directories of the user's tree copied into each new sandbox;
         files matching ``deny`` are kept out of the snapshot, so no agent can read them.
+        ``memory``: the sandboxes may live in memory (see :func:`stomper.sandbox.sandbox_parent`).
         """
         from stomper.sandbox import Sandboxes, release_snapshot, take_snapshot
 
         snapshot = await asyncio.to_thread(take_snapshot, root, run_id, exclude=deny)
         self.stack.push_async_callback(asyncio.to_thread, release_snapshot, snapshot)
         self.snapshot = snapshot
-        pool = Sandboxes(snapshot, size=size, seed=seed)
+        pool = Sandboxes(snapshot, size=size, seed=seed, memory=memory)
         self.sandboxes = await self.stack.enter_async_context(pool)
 
     def sandbox_for(self, path: str) -> Sandbox:

@@ -58,8 +58,15 @@ async def collect_diagnostics(state: RunState, runtime: Runtime[FixContext]) -> 
     if tasks and context.chain:
         # A warm mypy cache turns a sandbox's first check from seconds into a fraction of one.
         seed = [".mypy_cache"] if any(linter.name == "mypy" for linter in context.linters) else []
+        # In memory only without AI agents: one may write anything there (a virtualenv...).
+        deterministic = all(agent.kind == "deterministic" for agent in context.chain)
         await context.resources.open(
-            context.root, context.run_id, context.in_flight, seed, context.config.deny
+            context.root,
+            context.run_id,
+            context.in_flight,
+            seed,
+            context.config.deny,
+            memory=deterministic,
         )
         tasks = await _lint_pristine(context, tasks)
         # One sandbox per file, and one for the final check when it will run.

@@ -8,6 +8,7 @@ clean up and complete: the same end state as a run never killed, and nothing lef
 
 from __future__ import annotations
 
+import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from projects import BATCH_CHAIN, GRAPH_CHAIN, STATES, make_project, targets
 from safety_support import capture, leftovers, record, run_stomper, stomper_env, violations
 
+from stomper import sandbox as sandbox_module
 from stomper.faults import POINTS
 
 # Independent subprocess cases; three at a time keep two cores busy while git and ruff wait.
@@ -85,3 +87,32 @@ def test_kill9_at_every_fault_point(tmp_path: Path, site: Path, state: str, chai
     with ThreadPoolExecutor(WORKERS) as pool:
         outcomes = dict(pool.map(one, BATCH_POINTS if chain == "batch" else POINTS))
     assert {point: problems for point, problems in outcomes.items() if problems} == {}
+
+
+MEMORY = Path("/dev/shm")
+
+
+def in_memory() -> set[str]:
+    return {entry.name for entry in MEMORY.iterdir() if entry.name.startswith("stomper-")}
+
+
+@pytest.mark.skipif(
+    not (MEMORY.is_dir() and os.access(MEMORY, os.W_OK)), reason="no /dev/shm to write to"
+)
+@pytest.mark.parametrize("point", ["sandbox-created", "during-write"])
+def test_kill9_with_the_sandbox_in_memory(tmp_path: Path, site: Path, point: str) -> None:
+    """Without TMPDIR the batched path's sandbox is in /dev/shm: a killed run's is removed by
+    the next run there too, and its temporary files for the write-back with it."""
+    repo = make_project(tmp_path / "repo", STATES[0], BATCH_CHAIN)
+    env = stomper_env(site, tmp_path, SAFETY_TAG=uuid.uuid4().hex)
+    del env["TMPDIR"]
+    before = in_memory()
+    killed = run_stomper(repo.path, "fix", env=env | {"STOMPER_FAULT": f"{point}:kill9"})
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    left = in_memory() - before
+    if point == "sandbox-created" and sandbox_module._memory_file_system(MEMORY):
+        assert left, "the sandbox was made in memory, and the kill left it there"
+    again = run_stomper(repo.path, "fix", env=env)
+    assert again.returncode == EXIT["batch"], again.stdout + again.stderr
+    assert in_memory() & left == set()
+    assert leftovers(repo, tmp_path, children=False) == []

@@ -10,6 +10,9 @@ else is real: snapshot, a pooled sandbox per file, ruff re-run in the sandbox, e
 validator, compare-and-swap write-back (and one commit per file with ``--commit``). The
 repository is reset between runs. The reference is the ideal wall time
 ``ceil(files / jobs) x agent``; the target is at most 1.10x of it. Prints the load average.
+
+The simulated agent is an AI agent, so its sandboxes are made in the temporary directory, on
+disk unless ``TMPDIR`` says otherwise: ``TMPDIR=/dev/shm`` measures them in memory.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from stomper.sandbox import (
     Sandboxes,
     changed_paths,
     clean_leftovers,
+    memory_budget,
     release_snapshot,
     reset_path,
     sandbox_parent,
@@ -474,15 +475,6 @@ def test_clean_leftovers_removes_a_dead_holders_lock_file_only(repo: GitRepo) ->
 
 
 MEMORY = Path("/dev/shm")
-
-
-def memory_budget() -> int:
-    """What a run may put in /dev/shm now (0 without a tmpfs there)."""
-    if not sandbox_module._memory_file_system(MEMORY):
-        return 0
-    info = os.statvfs(MEMORY)
-    free = info.f_bavail * info.f_frsize // sandbox_module.MEMORY_SHARE
-    return min(free, sandbox_module.MEMORY_LIMIT)
 
 
 ONE_SMALL_SANDBOX = 10_000 + sandbox_module.SANDBOX_OVERHEAD

@@ -69,6 +69,7 @@ __all__ = [
     "Snapshot",
     "changed_paths",
     "clean_leftovers",
+    "memory_budget",
     "read_file",
     "release_snapshot",
     "reset_path",
@@ -364,14 +365,22 @@ def sandbox_parent(
     agent could fill it with a virtual environment).
     """
     default = Path(tempfile.gettempdir()).resolve()
-    if not memory_ok or seeded or default != Path("/tmp") or not _memory_file_system(memory):
+    if not memory_ok or seeded or default != Path("/tmp"):
         return default
+    fits = count * (tree_size + SANDBOX_OVERHEAD) <= memory_budget(memory)
+    return memory if fits else default
+
+
+def memory_budget(memory: Path = MEMORY_DIR) -> int:
+    """How many bytes a run's sandboxes may take in ``memory`` now: a tenth of its free
+    space, at most MEMORY_LIMIT; 0 when it is no tmpfs we may write to."""
+    if not _memory_file_system(memory):
+        return 0
     try:
         info = os.statvfs(memory)
     except OSError:
-        return default
-    budget = min(info.f_bavail * info.f_frsize // MEMORY_SHARE, MEMORY_LIMIT)
-    return memory if count * (tree_size + SANDBOX_OVERHEAD) <= budget else default
+        return 0
+    return min(info.f_bavail * info.f_frsize // MEMORY_SHARE, MEMORY_LIMIT)
 
 
 def _memory_file_system(path: Path) -> bool:

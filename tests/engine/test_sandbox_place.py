@@ -3,7 +3,6 @@ given (an AI agent may fill its sandbox with anything, a virtual environment say
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -11,20 +10,15 @@ import pytest
 from engine_support import UNUSED, fix, make_project
 from fake_agents import AgentPlugin, FakeAgent, FakeBatchAgent, remove_unused_imports
 
-from stomper import sandbox as sandbox_module
+from stomper.sandbox import memory_budget
 from stomper.testing import GitRepo, plugins_with
 
 MEMORY = Path("/dev/shm")
 
 
-def room_in_memory() -> bool:
-    if not sandbox_module._memory_file_system(MEMORY):
-        return False
-    info = os.statvfs(MEMORY)
-    return info.f_bavail * info.f_frsize // sandbox_module.MEMORY_SHARE > 64 * 2**20
-
-
-pytestmark = pytest.mark.skipif(not room_in_memory(), reason="no tmpfs at /dev/shm with room")
+pytestmark = pytest.mark.skipif(
+    memory_budget(MEMORY) < 64 * 2**20, reason="no tmpfs at /dev/shm with room"
+)
 
 
 @pytest.fixture(autouse=True)

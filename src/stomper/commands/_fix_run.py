@@ -4,7 +4,6 @@ around :func:`stomper.engine.run_fix`."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import time
@@ -18,6 +17,7 @@ from stomper.commands import _common
 from stomper.engine import FixRun, RunEvents, run_fix
 from stomper.fix_report import RunInfo
 from stomper.git import common_dir
+from stomper.loop import run_to_end
 from stomper.resume import JournalWriter, journal_path, read_journal, still_done
 from stomper.types import FileResult
 
@@ -83,7 +83,7 @@ def fix_files(args: argparse.Namespace, project: _common.Project) -> FixOutcome:
     started, complete, interrupted = time.monotonic(), False, False
     try:
         with display:
-            fix_run = asyncio.run(
+            fix_run = run_to_end(
                 run_fix(
                     project.root,
                     project.config,

@@ -292,13 +292,14 @@ def _fix(args: argparse.Namespace, project: _common.Project, found: list[Diagnos
     import asyncio
 
     from stomper.commands.fix import file_line
+    from stomper.loop import run_to_end
 
     config, skipped = _hook_config(args, project.config, project.plugins)
     if skipped and not args.quiet:
         print(f"stomper: AI agents skipped ({skipped}); running the deterministic fixers only.")
     files = sorted({diagnostic.path for diagnostic in found})
     try:
-        fix_run = asyncio.run(_run_with_limit(project, config, files, found))
+        fix_run = run_to_end(_run_with_limit(project, config, files, found))
     except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
         print(
             f"stomper: stopped after hook_timeout ({config.hook_timeout:g} s); fixes already "

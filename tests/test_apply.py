@@ -144,11 +144,15 @@ def test_write_back_never_follows_a_symlink(repo: GitRepo, tmp_path: Path) -> No
     os.symlink(outside / "victim.py", repo.path / "link.py")
     os.symlink(outside, repo.path / "linkdir")
     snapshot = take_snapshot(repo.path, "links")
+    paths = ("link.py", "linkdir/victim.py", "../outside/victim.py", "/etc/passwd")
     try:
-        for path in ("link.py", "linkdir/victim.py", "../outside/victim.py", "/etc/passwd"):
+        for path in paths:
             outcome = write_back(snapshot, path, b"owned\n")
             assert not outcome.written
             assert outcome.reason.startswith("refused")
+        # Many at once (directories resolved once for all of them): the same refusals.
+        outcomes = write_back_many(snapshot, {path: (b"safe\n", b"owned\n") for path in paths})
+        assert [outcomes[path].reason.split(":")[0] for path in paths] == ["refused"] * 4
     finally:
         release_snapshot(snapshot)
     assert (outside / "victim.py").read_text() == "safe\n"

@@ -22,6 +22,7 @@ tree no longer holds the fix; the index is locked; HEAD moved meanwhile.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat
 import tempfile
@@ -76,14 +77,15 @@ def _apply_lock(snapshot: Snapshot) -> Path:
     return snapshot.common_dir / "stomper" / "apply.lock"
 
 
-def _target(root: Path, path: str) -> Path | None:
-    """``root/path`` when it stays inside the repository without following a symlink."""
+def _target(root: Path, path: str, real: Callable[[str], str] = os.path.realpath) -> Path | None:
+    """``root/path`` when it stays inside the repository without following a symlink.
+    ``real`` resolves a directory (a cached :func:`os.path.realpath` for many paths)."""
     parts = Path(path).parts
     if not parts or Path(path).is_absolute() or ".." in parts or parts[0] == ".git":
         return None
     target = root.joinpath(*parts)
-    real_parent = Path(os.path.realpath(target.parent))
-    if not real_parent.is_relative_to(Path(os.path.realpath(root))):
+    real_parent = Path(real(str(target.parent)))
+    if not real_parent.is_relative_to(real(str(root))):
         return None
     return target
 
@@ -229,8 +231,9 @@ def write_back_many(
     file system; those left over are the caller's to remove."""
     outcomes: dict[str, WriteOutcome] = {}
     planned = []
+    real = functools.lru_cache(maxsize=None)(os.path.realpath)  # most fixes share directories
     for path, (original, new) in fixes.items():
-        refusal = _refuse_many(snapshot, path, original)
+        refusal = _refuse_many(snapshot, path, original, real)
         if isinstance(refusal, WriteOutcome):
             outcomes[path] = refusal
         elif new == original:
@@ -284,9 +287,11 @@ def _fill(path: Path, content: bytes, mode: int) -> None:
         os.close(fd)
 
 
-def _refuse_many(snapshot: Snapshot, path: str, original: bytes) -> WriteOutcome | tuple[Path, str]:
+def _refuse_many(
+    snapshot: Snapshot, path: str, original: bytes, real: Callable[[str], str]
+) -> WriteOutcome | tuple[Path, str]:
     """Why ``path`` may not be written, or its target and the blob id of its original."""
-    target = _target(snapshot.root, path)
+    target = _target(snapshot.root, path, real)
     if target is None:
         return WriteOutcome(False, f"refused: {path} is outside the repository")
     entry = snapshot_entry(snapshot, path)

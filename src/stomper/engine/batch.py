@@ -151,9 +151,24 @@ async def _fix_all(context: FixContext, states: Mapping[str, _File]) -> None:
     # Batch fixers write only the files they are given: the sandbox's size is known.
     await resources.open(context.root, context.run_id, 1, seed, context.config.deny, memory=True)
     assert resources.sandboxes is not None
-    assert resources.snapshot is not None
+    # The write-back's files are made from here on, while the fixes are made and proven.
+    temporaries = None if context.dry_run else _make_temporaries(context, len(states))
+    try:
+        await _fix_in_sandbox(context, states, temporaries)
+    finally:
+        await _made(temporaries)  # never still making files in the run's directory as it ends
+
+
+async def _fix_in_sandbox(
+    context: FixContext,
+    states: Mapping[str, _File],
+    temporaries: asyncio.Future[list[Path]] | None,
+) -> None:
+    """Fix, prove and write back ``states`` in the run's one sandbox."""
+    sandboxes = context.resources.sandboxes
+    assert sandboxes is not None
     # Never handed back: the pool's close removes it, cheaper than resetting it for no one.
-    sandbox = await resources.sandboxes.acquire("batch")
+    sandbox = await sandboxes.acquire("batch")
     await afault("sandbox-created")
     # The pristine sandbox holds the snapshot's bytes (no conversion): read them there, not
     # one object at a time. write_back_many checks them against the snapshot's object ids.
@@ -167,27 +182,21 @@ async def _fix_all(context: FixContext, states: Mapping[str, _File]) -> None:
         else:
             state.original = state.accepted = original
     batch = _Batch(context, sandbox, [s for s in states.values() if s.status is None])
-    temporaries: asyncio.Future[list[Path]] | None = None
     try:
-        try:
-            await batch.reproduce()
-            if batch.files and not context.dry_run:
-                temporaries = _make_temporaries(context, len(batch.files))
-            for agent in context.chain:
-                if isinstance(agent, BatchAgent):  # always, see batchable()
-                    await batch.step(agent)
-        except Exception as error:  # a linter failed in the sandbox: nothing can be proven
-            for state in batch.files.values():
-                state.status, state.error = "failed", f"{type(error).__name__}: {error}"
-            return
-        # The sandbox has served: remove it while the fixes are written back.
-        closing = asyncio.ensure_future(resources.sandboxes.close())
-        try:
-            await _apply(context, list(batch.files.values()), await _made(temporaries))
-        finally:
-            await closing
+        await batch.reproduce()
+        for agent in context.chain:
+            if isinstance(agent, BatchAgent):  # always, see batchable()
+                await batch.step(agent)
+    except Exception as error:  # a linter failed in the sandbox: nothing can be proven
+        for state in batch.files.values():
+            state.status, state.error = "failed", f"{type(error).__name__}: {error}"
+        return
+    # The sandbox has served: remove it while the fixes are written back.
+    closing = asyncio.ensure_future(sandboxes.close())
+    try:
+        await _apply(context, list(batch.files.values()), await _made(temporaries))
     finally:
-        await _made(temporaries)  # never still making files in the run's directory as it ends
+        await closing
 
 
 def _make_temporaries(context: FixContext, count: int) -> asyncio.Future[list[Path]]:

@@ -106,9 +106,11 @@ def test_write_back_many_fills_temporaries_made_ahead_and_keeps_every_guarantee(
     assert os.stat(repo.path / "lib.py").st_mode & 0o777 == 0o644
     assert repo.read("other.py") == b"y = 2  # the user's edit\n"
     assert leftovers(repo.path) == []
-    # Two were filled and renamed, the conflict's was removed; the unused one is left to
-    # the run's end (release_snapshot, checked by the fixture).
-    assert [path.exists() for path in made] == [False, False, False, True]
+    # lib.py's was swapped in and holds the replaced file now (a spare for the next run, see
+    # test_spares.py), the conflict's was removed; the unused one is left to the run's end
+    # (release_snapshot, checked by the fixture).
+    assert [path.exists() for path in made] == [False, True, False, True]
+    assert made[1].read_bytes() == b"import os\nx = 1\n"
 
 
 def test_write_back_many_makes_its_own_files_for_another_file_system(
@@ -151,7 +153,7 @@ def test_write_back_never_follows_a_symlink(repo: GitRepo, tmp_path: Path) -> No
             assert not outcome.written
             assert outcome.reason.startswith("refused")
         # Many at once (directories resolved once for all of them): the same refusals.
-        outcomes = write_back_many(snapshot, {path: (b"safe\n", b"owned\n") for path in paths})
+        outcomes = write_back_many(snapshot, dict.fromkeys(paths, (b"safe\n", b"owned\n")))
         assert [outcomes[path].reason.split(":")[0] for path in paths] == ["refused"] * 4
     finally:
         release_snapshot(snapshot)

@@ -5,9 +5,10 @@ processes, so two stomper runs never interleave their writes or commits.
 
 Writing back is a compare-and-swap: the file is replaced only while its bytes still equal the
 snapshot's, atomically (temporary file beside it, fsync, rename, mode kept). A batched write
-(:func:`write_back_many`) may fill temporary files made ahead of time instead
-(:func:`make_temporaries`, in the run's record directory on the same file system): on some
-disks creating a file is the slowest step of a write.
+(:func:`write_back_many`) fills temporary files made ahead of time instead
+(:func:`make_temporaries`, in the run's record directory on the same file system) and swaps
+them in; the files they replace are the next batched write's temporary files
+(:mod:`stomper.spares`): on some disks making and freeing files is most of a write's cost.
 
 A commit holds exactly the one path, on top of the current HEAD, made with a temporary index and
 ``commit-tree`` (no hooks run, the user's staged changes stay out), and HEAD moves by a
@@ -199,21 +200,27 @@ class _Planned(NamedTuple):
 
 
 def make_temporaries(snapshot: Snapshot, count: int) -> list[Path]:
-    """``count`` empty files (mode 0600) for :func:`write_back_many` to fill, in the run's record
-    directory: it goes with the run, or with a dead run's leftovers (see :mod:`stomper.runs`).
+    """``count`` temporary files for :func:`write_back_many` to fill, in the run's record
+    directory (it goes with the run, or with a dead run's leftovers, see :mod:`stomper.runs`):
+    the last batched write-back's spares, and new ones for the rest (:mod:`stomper.spares`).
     Made while the fixes are still being proven, they take the file creations off the write."""
-    import secrets
+    from stomper import spares
 
-    directory = runs.run_dir(snapshot.common_dir, snapshot.run_id) / "temporaries"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    prefix = secrets.token_hex(4)
-    made = []
-    for number in range(count):
-        path = directory / f"{prefix}-{number}.stomper"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        os.close(os.open(path, flags, 0o600))
-        made.append(path)
-    return made
+    return spares.claim(snapshot.common_dir, _temporaries_dir(snapshot), count)
+
+
+def keep_temporaries(snapshot: Snapshot) -> None:
+    """After the write-back: leave the run's temporary files for the next one (see
+    :func:`stomper.spares.keep`); nothing when none were made."""
+    from stomper import spares
+
+    directory = _temporaries_dir(snapshot)
+    if directory.is_dir():
+        spares.keep(directory, snapshot.common_dir)
+
+
+def _temporaries_dir(snapshot: Snapshot) -> Path:
+    return runs.run_dir(snapshot.common_dir, snapshot.run_id) / "temporaries"
 
 
 def write_back_many(
@@ -254,18 +261,21 @@ class _Temporaries:
         self._device = _device(paths[0].parent) if paths else None
         self._devices: dict[Path, int | None] = {}
 
-    def take(self, target: Path, content: bytes, mode: int) -> str:
-        """A temporary file for ``target`` holding ``content`` with ``mode``: a made one when
-        one is left and on ``target``'s file system, else a new one beside ``target``."""
+    def take(self, target: Path, content: bytes, mode: int) -> tuple[str, bool]:
+        """A temporary file for ``target`` holding ``content`` with ``mode``, and whether it is
+        one made ahead (swapped in, see :func:`stomper.spares.swap_in`): a made one when one
+        is left and on ``target``'s file system, else a new one beside ``target``."""
+        from stomper import spares
+
         parent = target.parent
         if parent not in self._devices:
             self._devices[parent] = _device(parent)
         if self._paths and self._device is not None and self._devices[parent] == self._device:
             temp = self._paths.pop()
             with contextlib.suppress(OSError):
-                _fill(temp, content, mode)
-                return str(temp)
-        return _temp_copy(target, content, mode, sync=False)
+                spares.fill(temp, content, mode)
+                return str(temp), True
+        return _temp_copy(target, content, mode, sync=False), False
 
 
 def _device(directory: Path) -> int | None:
@@ -273,18 +283,6 @@ def _device(directory: Path) -> int | None:
         return os.stat(directory).st_dev
     except OSError:
         return None
-
-
-def _fill(path: Path, content: bytes, mode: int) -> None:
-    """Write ``content`` into the made temporary file ``path`` and give it ``mode``."""
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        view = memoryview(content)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
 
 
 def _refuse_many(
@@ -317,19 +315,19 @@ def _write_planned(
     fault("before-write")
     tokens = journal.writes_began([(p.target, p.original, p.new, p.blob) for p in planned])
     outcomes: dict[str, WriteOutcome] = {}
-    temps: dict[str, tuple[str, int]] = {}
+    temps: dict[str, tuple[str, int, bool]] = {}
     written: dict[int, tuple[Path, bytes]] = {}
     try:
         for item in planned:
             try:
                 mode = stat.S_IMODE(os.lstat(item.target).st_mode)
-                temp = temporaries.take(item.target, item.new, mode)
+                temp, made_ahead = temporaries.take(item.target, item.new, mode)
             except OSError as error:
                 reason = f"write failed: {error.strerror or error}"
                 outcomes[item.path] = WriteOutcome(False, reason)
             else:
-                temps[item.path] = (temp, mode)
-        _sync_all([temp for temp, _ in temps.values()])
+                temps[item.path] = (temp, mode, made_ahead)
+        _sync_all([temp for temp, _, _ in temps.values()])
         fault("during-write")
         for token, item in zip(tokens, planned, strict=True):
             made = temps.pop(item.path, None)
@@ -340,16 +338,17 @@ def _write_planned(
         for directory in {item.target.parent for item in planned}:
             _fsync_directory(directory)
     finally:
-        for temp, _ in temps.values():
+        for temp, _, _ in temps.values():
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
         journal.writes_ended(tokens, written)
     return outcomes
 
 
-def _rename_if_unchanged(item: _Planned, temp: str, mode: int) -> WriteOutcome:
-    """The compare-and-swap of one planned write: ``temp`` (made with ``mode``) over the target
-    if it still holds the original; the temporary file is removed otherwise."""
+def _rename_if_unchanged(item: _Planned, temp: str, mode: int, made_ahead: bool) -> WriteOutcome:
+    """The compare-and-swap of one planned write: ``temp`` (made with ``mode``; ``made_ahead``:
+    by :func:`make_temporaries`) in place of the target if it still holds the original; the
+    temporary file is removed otherwise."""
     current = _read_no_follow(item.target)
     try:
         if current is None:
@@ -359,7 +358,12 @@ def _rename_if_unchanged(item: _Planned, temp: str, mode: int) -> WriteOutcome:
         else:
             if current[1] != mode:
                 os.chmod(temp, current[1])  # the user changed the mode meanwhile: keep theirs
-            os.replace(temp, item.target)
+            if made_ahead:
+                from stomper.spares import swap_in
+
+                swap_in(temp, item.target)  # the replaced file may stay, as a spare
+            else:
+                os.replace(temp, item.target)
             return WriteOutcome(True)
     except OSError as error:
         outcome = WriteOutcome(False, f"write failed: {error.strerror or error}")

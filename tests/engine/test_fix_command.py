@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from engine_support import FIXABLE, FIXABLE_AFTER, make_project, status
 
+from stomper import spares
 from stomper.cli import main
 from stomper.testing import GitRepo
 
@@ -151,6 +152,22 @@ def test_clean_removes_what_a_killed_run_left(
     assert repo.git("for-each-ref", "refs/stomper/") == ""
     assert main(["clean"]) == 0
     assert "Nothing to clean." in capsys.readouterr().out
+
+
+@pytest.mark.skipif(spares._exchange() is None, reason="renameat2(RENAME_EXCHANGE) is Linux-only")
+def test_clean_removes_the_spare_files_write_backs_keep(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_project(repo, {f"pkg/mod{index}.py": FIXABLE for index in range(3)})
+    assert main(["fix", "--no-commit"]) == 0
+    assert repo.read("pkg/mod0.py") == FIXABLE_AFTER.encode()
+    spare = repo.path / ".git" / "stomper" / "spare"
+    kept = len(list(spare.iterdir()))
+    assert kept == 3  # the files the fixes replaced
+    capsys.readouterr()
+    assert main(["clean"]) == 0
+    assert f"removed {kept} spare files of earlier write-backs" in capsys.readouterr().out
+    assert not spare.exists()
 
 
 def test_the_demo_is_fixed_offline_by_ruff_alone(

@@ -29,7 +29,7 @@ MARKER = "stomper-safety-agent"
 FIGURES_ENV = "STOMPER_SAFETY_FIGURES"
 # What every stomper subprocess may take at most; a hang fails the test instead of the suite.
 RUN_TIMEOUT = 120
-KEPT = frozenset({"cache", "resume.jsonl"})
+KEPT = frozenset({"cache", "resume.jsonl", "spare"})
 
 
 class Entry(NamedTuple):
@@ -218,8 +218,8 @@ def leftovers(
     common = Path(repo.git("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
     found = [f"temporary directory {p.name}" for p in tmpdir.iterdir() if "stomper" in p.name]
     own = common / "stomper"
-    # Everything there but the result cache and the resume record (kept on purpose between
-    # runs) belongs to one run.
+    # Everything there but the result cache, the resume record and the write-back's spare
+    # files (kept on purpose between runs) belongs to one run.
     if own.is_dir():
         found += [str(item) for item in sorted(own.iterdir()) if item.name not in KEPT]
     if repo.git("for-each-ref", "refs/stomper/"):

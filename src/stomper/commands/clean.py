@@ -15,8 +15,8 @@ def add_parser(subparsers: Any) -> None:
         "clean",
         help="remove leftovers (sandboxes, refs, temp dirs) of dead stomper runs",
         description="Remove the sandboxes, refs and temporary directories of stomper runs "
-        "that are no longer alive. Runs in progress are left alone. `stomper fix` does the "
-        "same at every start.",
+        "that are no longer alive (`stomper fix` does the same at every start), and the "
+        "spare files write-backs keep for the next run. Runs in progress are left alone.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="more output; tracebacks")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing")
@@ -29,14 +29,19 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from stomper.discovery import find_root
+    from stomper.git import common_dir
     from stomper.recovery import recover
     from stomper.sandbox import clean_leftovers
+    from stomper.spares import discard
 
     root, in_git = find_root(Path.cwd())
     if not in_git:
         raise UsageError("stomper clean needs a git repository")
     recovered = recover(root)  # first: a dead run's agents die before their sandboxes go
     removed = clean_leftovers(root)
+    spare = discard(common_dir(root))
+    if spare:
+        removed.append(f"{spare} spare files of earlier write-backs")
     if not args.quiet:
         for item in recovered:
             print(f"recovered: {item}")

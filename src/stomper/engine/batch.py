@@ -27,6 +27,7 @@ linters and validators accepted, each file by compare-and-swap against the snaps
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
@@ -157,6 +158,18 @@ async def _fix_all(context: FixContext, states: Mapping[str, _File]) -> None:
         await _fix_in_sandbox(context, states, temporaries)
     finally:
         await _made(temporaries)  # never still making files in the run's directory as it ends
+        if temporaries is not None:
+            await _keep_temporaries(context)
+
+
+async def _keep_temporaries(context: FixContext) -> None:
+    """Leave the write-back's temporary files to the next run (see :mod:`stomper.spares`)."""
+    from stomper.apply import keep_temporaries
+
+    snapshot = context.resources.snapshot
+    assert snapshot is not None
+    with contextlib.suppress(OSError):  # not kept: the run's clean-up removes them
+        await asyncio.to_thread(keep_temporaries, snapshot)
 
 
 async def _fix_in_sandbox(

@@ -335,9 +335,9 @@ def _base_path(snapshot: Snapshot, parent: Path) -> Path:
     return parent / f"stomper-{snapshot.run_id}-{secrets.token_hex(4)}"
 
 
-# Where a small project's sandboxes go: memory. On this kind of disk, creating a file costs
-# 0.1-0.6 ms, so checking out hundreds of them costs more than linting them, and sandboxes
-# are thrown away anyway. At most a tenth of the memory file system's free space, and
+# Where a small project's sandboxes go: memory. On some disks (ext4 without a journal, as on
+# many cloud VMs, see stomper.spares) creating a file costs up to 0.6 ms, so checking out
+# hundreds of them costs more than linting them, and sandboxes are thrown away anyway. At most a tenth of the memory file system's free space, and
 # MEMORY_LIMIT, for all of a run's sandboxes.
 MEMORY_DIR = Path("/dev/shm")
 MEMORY_SHARE = 10

@@ -2,8 +2,9 @@
 
 A write-back replaces each file atomically by a temporary file holding the fix. Making that
 file and freeing the replaced one each cost an inode; on some file systems that is most of a
-write-back (ext4 without a journal, common on cloud VMs, skips every inode freed in the last
-seconds each time it looks for a free one: 0.1-0.6 ms per new file there). So the batched
+write-back: ext4 without a journal, common on cloud VMs, skips every inode freed in the last
+seconds (minutes, while not yet written back) each time it looks for a free one, reading each
+one's record, so a new file costs up to 0.6 ms there after many were freed. So the batched
 write-back (:func:`stomper.apply.write_back_many`):
 
 - takes its temporary files from ``<git common dir>/stomper/spare``, where the last batched

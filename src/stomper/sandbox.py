@@ -337,8 +337,9 @@ def _base_path(snapshot: Snapshot, parent: Path) -> Path:
 
 # Where a small project's sandboxes go: memory. On some disks (ext4 without a journal, as on
 # many cloud VMs, see stomper.spares) creating a file costs up to 0.6 ms, so checking out
-# hundreds of them costs more than linting them, and sandboxes are thrown away anyway. At most a tenth of the memory file system's free space, and
-# MEMORY_LIMIT, for all of a run's sandboxes.
+# hundreds of them costs more than linting them, and sandboxes are thrown away anyway. At
+# most a tenth of the memory file system's free space, and MEMORY_LIMIT, for all of a run's
+# sandboxes.
 MEMORY_DIR = Path("/dev/shm")
 MEMORY_SHARE = 10
 MEMORY_LIMIT = 256 * 2**20

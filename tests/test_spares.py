@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,33 @@ def test_the_next_write_back_reuses_the_replaced_files(repo: GitRepo) -> None:
     assert os.stat(repo.path.parent / "b-hard-link.py").st_nlink == 1
     assert all(os.stat(path).st_nlink == 1 for path in spare.iterdir())
     assert repo.git("status", "--porcelain", "--ignored").count("\n") == 3  # a, b, c only
+
+
+@needs_exchange
+def test_a_replaced_file_someone_still_has_open_is_never_reused(repo: GitRepo) -> None:
+    """An editor holding the user's file open keeps writing into the replaced file: that file
+    must never become another file's fix (a write lease tells whether anyone has it open)."""
+    repo.write("a.py", "import os\na = 1\n")
+    repo.write("b.py", "import os\nb = 1\n")
+    repo.commit("files")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; f = open('a.py', 'r+b'); "
+         "print('open', flush=True); sys.stdin.readline(); f.write(b'EDITOR'); f.flush()"],
+        cwd=repo.path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"open\n"
+        for run, name in (("one", "a.py"), ("two", "b.py")):
+            original = repo.read(name)
+            snapshot = take_snapshot(repo.path, run)
+            try:
+                made = make_temporaries(snapshot, 1)
+                fixes = {name: (original, original + b"# fixed\n")}
+                assert write_back_many(snapshot, fixes, made)[name].written
+                keep_temporaries(snapshot)
+            finally:
+                release_snapshot(snapshot)
+    finally:
+        holder.communicate(b"write now\n", timeout=10)
+    assert repo.read("a.py") == b"import os\na = 1\n# fixed\n"
+    assert repo.read("b.py") == b"import os\nb = 1\n# fixed\n"

@@ -15,9 +15,12 @@ write-back (:func:`stomper.apply.write_back_many`):
   file's place (:func:`swap_in`); elsewhere a plain rename replaces the target;
 - hands the directory back as the next run's spares (:func:`keep`).
 
-A file is reused only while it is a regular file of ours with one link and no extended
-attribute (an ACL, a security label); any other is removed and a new one made, so a fix never
-lands in someone's hard link and never carries another file's attributes. Replaced files
+A file is reused only while it is a regular file of ours with one link, no extended attribute
+(an ACL, a security label) and no open file anywhere referring to it (a process that had the
+replaced file open, an editor say, could write into it; a write lease is granted only when no
+other open file does, so claiming probes with one); any other is removed and a new one made,
+so a fix never lands in someone's hard link or open file, and never carries another file's
+attributes. Replaced files
 larger than :data:`KEEP_AT_MOST_BYTES` are not kept. The spare directory (mode 0700, in the git
 directory, like the snapshot's objects it holds earlier versions of fixed files) can always be
 deleted; a run that dies loses its spares with its run directory.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import os
 import secrets
 import stat
@@ -63,7 +67,8 @@ def spare_dir(common: Path) -> Path:
 
 def claim(common: Path, directory: Path, count: int) -> list[Path]:
     """``count`` temporary files in ``directory`` (made here, mode 0700): the spares, moved
-    there in one rename (one run at a time gets them), checked, and new ones for the rest."""
+    there in one rename (one run at a time gets them), checked, and new ones for the rest.
+    Once there, only the user's own processes could open them by name (mode 0700)."""
     try:
         os.rename(spare_dir(common), directory)
     except OSError:
@@ -74,7 +79,7 @@ def claim(common: Path, directory: Path, count: int) -> list[Path]:
             if len(found) == count:
                 break  # the others stay spares
             path = Path(entry.path)
-            if _reusable(path):
+            if _reusable(path) and not _open_elsewhere(path):
                 found.append(path)
             else:
                 _remove(path)
@@ -160,6 +165,27 @@ def _reusable(path: Path, largest: int | None = None) -> bool:
         return listxattr is None or not listxattr(path, follow_symlinks=False)
     except OSError:
         return False
+
+
+def _open_elsewhere(path: Path) -> bool:
+    """Whether an open file other than ours (a descriptor or a mapping, in any process) may
+    refer to the file at ``path``: the kernel grants a write lease only when none does. Without
+    leases (off Linux) there is no exchange either, and spares are only files stomper made."""
+    setlease = getattr(fcntl, "F_SETLEASE", None)
+    if setlease is None:
+        return _exchange() is not None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return True
+    try:
+        fcntl.fcntl(fd, setlease, fcntl.F_WRLCK)
+        fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _remove(path: Path) -> None:

@@ -201,7 +201,8 @@ def test_a_replaced_file_someone_still_has_open_is_never_reused(repo: GitRepo) -
         cwd=repo.path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
     )  # fmt: skip
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == b"open\n"
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"open\n"
         for run, name in (("one", "a.py"), ("two", "b.py")):
             original = repo.read(name)
             snapshot = take_snapshot(repo.path, run)

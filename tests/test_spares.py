@@ -37,7 +37,8 @@ def test_claim_takes_the_spares_and_replaces_those_that_are_not_plainly_ours(
     repo: GitRepo, tmp_path: Path
 ) -> None:
     spare = spares.spare_dir(common(repo))
-    spare.mkdir(parents=True, mode=0o700)
+    spare.mkdir(parents=True)
+    spare.chmod(0o755)
     (spare / "good").write_bytes(b"an earlier version\n")
     (spare / "linked").write_bytes(b"someone else's\n")
     os.link(spare / "linked", tmp_path / "their-link")
@@ -48,6 +49,7 @@ def test_claim_takes_the_spares_and_replaces_those_that_are_not_plainly_ours(
     made = spares.claim(common(repo), directory, 3)
 
     assert not spare.exists(), "moved, so no other run takes the same files"
+    assert directory.stat().st_mode & 0o777 == 0o700
     assert directory / "good" in made
     assert len(made) == 3
     assert all(path.is_file() and not path.is_symlink() for path in made)

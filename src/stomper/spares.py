@@ -71,6 +71,7 @@ def claim(common: Path, directory: Path, count: int) -> list[Path]:
     Once there, only the user's own processes could open them by name (mode 0700)."""
     try:
         os.rename(spare_dir(common), directory)
+        os.chmod(directory, 0o700)
     except OSError:
         directory.mkdir(mode=0o700, exist_ok=True)
     found: list[Path] = []

@@ -238,6 +238,10 @@ def write_back_many(
     file system; those left over are the caller's to remove."""
     outcomes: dict[str, WriteOutcome] = {}
     planned = []
+    if len(fixes) > 1:  # one listing of the snapshot's tree, not a git call per path
+        from stomper.sandbox_compare import snapshot_tree
+
+        snapshot_tree(snapshot.root, snapshot.commit)
     real = functools.lru_cache(maxsize=None)(os.path.realpath)  # most fixes share directories
     for path, (original, new) in fixes.items():
         refusal = _refuse_many(snapshot, path, original, real)

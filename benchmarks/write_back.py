@@ -28,29 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from deterministic import make_project  # the same generated project
+
 from stomper import spares
 from stomper.apply import keep_temporaries, make_temporaries, write_back_many
 from stomper.sandbox import release_snapshot, take_snapshot
-
-MODULE = "import os\nimport sys\n\n\ndef value_{index}() -> str:\n    return sys.argv[0]\n"
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
-
-
-def make_project(root: Path, files: int) -> list[str]:
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "bench")
-    git(root, "config", "user.email", "bench@example.com")
-    (root / "pkg").mkdir()
-    paths = [f"pkg/mod_{index:04d}.py" for index in range(files)]
-    for index, path in enumerate(paths):
-        (root / path).write_text(MODULE.format(index=index))
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "project")
-    return paths
 
 
 def one_run(root: Path, paths: list[str], run: int, *, reuse: bool) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,88 @@ def test_cwd_does_not_matter(ruff_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
     ruff_repo.write("a.py", UNUSED_AND_NONE)
     monkeypatch.chdir(os.sep)
     assert [d.code for d in lint(ruff_repo.path, ["a.py"])] == ["F401", "E711"]
+
+
+def counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How often ruff's JSON is parsed from now on (one entry per parse)."""
+    from stomper_plugins import ruff as ruff_plugin
+
+    calls: list[int] = []
+    real = ruff_plugin._parse
+
+    def counted(stdout: bytes, stderr: bytes) -> list[dict[str, Any]]:
+        calls.append(1)
+        return real(stdout, stderr)  # type: ignore[return-value]
+
+    monkeypatch.setattr(ruff_plugin, "_parse", counted)
+    return calls
+
+
+def test_a_copy_elsewhere_is_parsed_once_and_a_changed_copy_again(
+    ruff_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ruff_repo.write("pkg/a.py", UNUSED_AND_NONE)
+    ruff_repo.write("pkg/b.py", "import sys\n")
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(ruff_repo.path, copy, ignore=shutil.ignore_patterns(".git", ".ruff_cache"))
+    paths = ["pkg/a.py", "pkg/b.py"]
+    linter = RuffLinter(default_config(ruff_repo.path))
+    parses = counting_parses(monkeypatch)
+
+    in_repo = linter.lint(ruff_repo.path, paths)
+    in_copy = linter.lint(copy, paths)
+    assert parses == [1]  # the copy printed the same JSON but for its root
+    assert in_copy == in_repo == lint(copy, paths)
+    assert [(d.path, d.code) for d in in_copy] == [
+        ("pkg/a.py", "F401"), ("pkg/a.py", "E711"), ("pkg/b.py", "F401")
+    ]  # fmt: skip
+
+    (copy / "pkg" / "b.py").write_text("import sys\nimport os\n", encoding="utf-8")
+    parses.clear()
+    changed = linter.lint(copy, paths)
+    assert parses == [1]
+    assert changed == lint(copy, paths)
+    assert [d.code for d in changed if d.path == "pkg/b.py"] == ["F401", "F401"]
+
+    assert linter.lint(ruff_repo.path, ["pkg/a.py"]) == lint(ruff_repo.path, ["pkg/a.py"])
+
+
+def test_output_naming_its_root_in_a_message_is_parsed_for_each_root(tmp_path: Path) -> None:
+    """A tool whose messages name the directory it ran in: the copy's diagnostics must name
+    the copy, not the first root."""
+    body = (
+        "import json, os; root = os.getcwd()\n"
+        "print(json.dumps([{'code': 'X1', 'filename': root + '/a.py', 'message': 'in ' + root,"
+        " 'location': {'row': 1, 'column': 1}, 'end_location': {'row': 1, 'column': 2}}],"
+        " indent=2))\n"
+    )
+    first, second = tmp_path / "first", tmp_path / "second"
+    for root in (first, second):
+        root.mkdir()
+        (root / "a.py").write_text("x = 1\n", encoding="utf-8")
+    config = default_config(first).replace(
+        plugins={"ruff": {"executable": fake_tool(tmp_path, body)}}
+    )
+    linter = RuffLinter(config)
+    assert [d.message for d in linter.lint(first, ["a.py"])] == [f"in {first}"]
+    assert [d.message for d in linter.lint(second, ["a.py"])] == [f"in {second}"]
+
+
+@pytest.mark.parametrize(
+    ("output", "same"),
+    [
+        (b'[{"filename": "ROOT/a.py", "message": "m"}]', True),
+        (b'[{"filename": "ROOT/a.py", "message": "ROOT/a.py is bad"}]', False),
+        (b'[{"filename": "/other/a.py", "message": "m"}]', False),
+        (b"[]", True),
+    ],
+)
+def test_only_file_names_may_differ_by_root(tmp_path: Path, output: bytes, same: bool) -> None:
+    from stomper_plugins.ruff import _rooted_output
+
+    roots = [tmp_path / 'odd "name', tmp_path / "copy"]
+    rooted = [
+        _rooted_output(output.replace(b"ROOT", json.dumps(str(root))[1:-1].encode()), root)
+        for root in roots
+    ]
+    assert (rooted[0] is not None and rooted[0] == rooted[1]) is same

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import os
 import struct
 import sys
@@ -42,11 +42,14 @@ MAX_TOUCHED = 500
 _watches: dict[Path, TreeWatch] = {}
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
+    """The C library this process already has loaded (``ctypes.util.find_library`` would run
+    ``ldconfig -p``, a process per sandbox)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
         return None
     return libc if hasattr(libc, "inotify_init1") else None

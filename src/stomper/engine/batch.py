@@ -88,7 +88,6 @@ class _File:
     error: str | None = None
     stopped: bool = False  # an agent failed on it: no further agent, earlier fixes still count
     commit: str | None = None
-    diff: str | None = None  # of original and accepted, once made (see _diffs)
 
     def result(self, duration: float) -> FileResult:
         status = self.status or "unchanged"
@@ -102,15 +101,12 @@ class _File:
             remaining=tuple(remaining),
             attempts=self.attempts,
             agent=", ".join(dict.fromkeys(self.agents)) or None,
-            diff=(self.diff if self.diff is not None else self.make_diff()) if proposed else "",
+            diff=unified_diff(self.path, self.original, self.accepted) if proposed else "",
             error=self.error,
             duration=duration,
             commit=self.commit,
             notes=tuple(self.notes),
         )
-
-    def make_diff(self) -> str:
-        return unified_diff(self.path, self.original, self.accepted)
 
 
 async def run_batch(
@@ -208,24 +204,12 @@ async def _fix_in_sandbox(
         for state in batch.files.values():
             state.status, state.error = "failed", f"{type(error).__name__}: {error}"
         return
-    # The sandbox has served: remove it while the fixes are written back. The results'
-    # diffs are made meanwhile too (500 cost 40 ms; the write-back mostly waits for the disk).
+    # The sandbox has served: remove it while the fixes are written back.
     closing = asyncio.ensure_future(sandboxes.close())
-    diffing = asyncio.ensure_future(asyncio.to_thread(_diffs, list(batch.files.values())))
     try:
         await _apply(context, list(batch.files.values()), await _made(temporaries))
     finally:
-        try:
-            await closing
-        finally:
-            await diffing
-
-
-def _diffs(files: Sequence[_File]) -> None:
-    """Make the diff each changed file's result will show."""
-    for state in files:
-        if state.accepted != state.original:
-            state.diff = state.make_diff()
+        await closing
 
 
 def _make_temporaries(context: FixContext, count: int) -> asyncio.Future[list[Path]]:

@@ -98,6 +98,14 @@ class Plugins:
         """Every registered validator by name."""
         return self._collect(self.manager.hook.stomper_register_validators, config, "validator")
 
+    def take_results(self) -> bool:
+        """Whether any plugin implements ``stomper_file_done`` or ``stomper_session_finish``
+        (then a run's results carry their diffs, which plugins may read)."""
+        hook = self.manager.hook
+        return bool(
+            hook.stomper_file_done.get_hookimpls() or hook.stomper_session_finish.get_hookimpls()
+        )
+
     def file_done(self, result: FileResult) -> None:
         """Tell every plugin that one file finished; a plugin's exception is logged only."""
         self._notify(lambda: self.manager.hook.stomper_file_done(result=result))

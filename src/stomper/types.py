@@ -103,7 +103,12 @@ class ValidationContext(NamedTuple):
 
 
 class FileResult(NamedTuple):
-    """How one file ended up after a run."""
+    """How one file ended up after a run.
+
+    ``diff`` is the unified diff of the fix proposed for the file; empty when none was, or
+    when the run was told no one reads it (``run_fix(diffs=False)``: ``stomper fix`` makes
+    diffs only when it shows or reports them, or a plugin takes the results).
+    """
 
     path: str
     status: FileStatus

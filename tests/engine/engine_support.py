@@ -64,11 +64,13 @@ def fix(
     files: Sequence[str],
     *,
     dry_run: bool = False,
+    diffs: bool = True,
     **overrides: object,
 ) -> FixRun:
     """``run_fix`` on ``repo`` with its configuration plus ``overrides``."""
     config: Config = load_config(repo.path, overrides)
-    return asyncio.run(run_fix(repo.path, config, plugins, list(files), dry_run=dry_run))
+    run = run_fix(repo.path, config, plugins, list(files), dry_run=dry_run, diffs=diffs)
+    return asyncio.run(run)
 
 
 def children_settled(timeout: float = 3.0) -> list[int]:

@@ -44,6 +44,19 @@ def test_each_file_gets_the_fixes_ruff_gives_it_alone(repo: GitRepo) -> None:
     assert all(result.agent == "ruff-fix" and result.diff for result in run.results)
 
 
+def test_without_diffs_the_results_leave_them_out_and_the_fixes_are_the_same(
+    repo: GitRepo,
+) -> None:
+    make_project(repo, {"a.py": UNUSED, "c.py": FIXABLE})
+    run = fix(repo, plugins_with(), ["a.py", "c.py"], agents=("ruff-fix",), commit=False,
+              diffs=False)  # fmt: skip
+    assert [(r.path, r.status, r.diff) for r in run.results] == [
+        ("a.py", "fixed", ""), ("c.py", "fixed", "")
+    ]  # fmt: skip
+    assert repo.read("a.py") == UNUSED_FIXED.encode()
+    assert repo.read("c.py") == FIXABLE_AFTER.encode()
+
+
 def test_a_ruff_fix_run_never_imports_langgraph(repo: GitRepo) -> None:
     make_project(repo, {"a.py": FIXABLE})
     repo.write("pyproject.toml", repo.read("pyproject.toml").decode() + 'agents = ["ruff-fix"]\n')

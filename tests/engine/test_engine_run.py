@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from engine_support import UNUSED, child_processes, fake, fix, make_project
+from engine_support import UNUSED, UNUSED_FIXED, child_processes, fake, fix, make_project
 from fake_agents import (
     AgentPlugin,
     ConcurrencyProbe,
@@ -136,6 +136,29 @@ def test_plugins_hear_of_each_file_and_of_the_end(repo: GitRepo) -> None:
     run = fix(repo, plugins_with(("recorder", plugin)), ["a.py", "b.py"], agents=("fake",))
     assert sorted(result.path for result in plugin.done) == ["a.py", "b.py"]
     assert plugin.finished == [(list(run.results), 1)]
+    assert all("-import os" in result.diff for result in plugin.done)
+
+
+def test_without_diffs_the_per_file_results_leave_them_out(repo: GitRepo) -> None:
+    make_project(repo, {"a.py": UNUSED})
+    plugin = RecordingPlugin()
+    run = fix(repo, plugins_with(("recorder", plugin)), ["a.py"], agents=("fake",), diffs=False)
+    assert [(r.path, r.status, r.diff) for r in run.results] == [("a.py", "fixed", "")]
+    assert repo.read("a.py") == UNUSED_FIXED.encode()
+
+
+def test_the_fix_command_makes_diffs_only_for_a_reader(tmp_path: Path) -> None:
+    """Shown (--show-diff, --dry-run), reported (--report), or handed to a plugin."""
+    from stomper.cli import build_parser
+    from stomper.commands._fix_run import wants_diffs
+
+    parse = build_parser().parse_args
+    nobody = plugins_with()
+    assert not wants_diffs(parse(["fix"]), nobody)
+    assert not wants_diffs(parse(["fix", "--patch-out", str(tmp_path / "p.json")]), nobody)
+    for flags in (["--show-diff"], ["--dry-run"], ["--report", str(tmp_path / "r.md")]):
+        assert wants_diffs(parse(["fix", *flags]), nobody), flags
+    assert wants_diffs(parse(["fix"]), plugins_with(("recorder", RecordingPlugin())))
 
 
 INTERRUPTED_RUN = """

@@ -18,6 +18,7 @@ from stomper.engine import FixRun, RunEvents, run_fix
 from stomper.fix_report import RunInfo
 from stomper.git import common_dir
 from stomper.loop import run_to_end
+from stomper.plugins import Plugins
 from stomper.resume import JournalWriter, journal_path, read_journal, still_done
 from stomper.types import FileResult
 
@@ -58,6 +59,11 @@ def make_display(args: argparse.Namespace) -> Display:
     return PlainDisplay(sys.stdout, quiet=args.quiet, verbose=args.verbose)
 
 
+def wants_diffs(args: argparse.Namespace, plugins: Plugins) -> bool:
+    """Whether anything will read the results' diffs: shown, reported, or seen by plugins."""
+    return bool(args.show_diff or args.dry_run or args.report or plugins.take_results())
+
+
 def fix_files(args: argparse.Namespace, project: _common.Project) -> FixOutcome:
     """Select, run, and keep the journal; the cache and the bundle collector ride along."""
     common = common_dir(project.root)
@@ -92,6 +98,7 @@ def fix_files(args: argparse.Namespace, project: _common.Project) -> FixOutcome:
                     dry_run=args.dry_run or args.patch_out is not None,
                     on_file_done=file_done,
                     events=events,
+                    diffs=wants_diffs(args, project.plugins),
                 )
             )
         complete = True

@@ -326,7 +326,14 @@ async def _run_with_limit(
 
     from stomper.engine import run_fix
 
-    fix = run_fix(project.root, config, project.plugins, files, collected=found)
+    fix = run_fix(
+        project.root,
+        config,
+        project.plugins,
+        files,
+        collected=found,
+        diffs=project.plugins.take_results(),  # the hook shows none
+    )
     return await asyncio.wait_for(fix, timeout=config.hook_timeout)
 
 

@@ -66,6 +66,7 @@ async def run_fix(
     on_file_done: FileDone | None = None,
     collected: Sequence[Diagnostic] | None = None,
     events: RunEvents | None = None,
+    diffs: bool = True,
 ) -> FixRun:
     """Fix ``files`` (relative POSIX paths) under ``root``, at most ``max_parallel_files`` AI
     agent calls at once (and twice as many files under way, see ``FixContext.in_flight``).
@@ -74,7 +75,8 @@ async def run_fix(
     and every sandbox are released before this returns, whatever happened. ``collected``
     holds what the linters already reported on ``files`` in the user's tree, unfiltered, so
     a caller that linted first does not pay for it twice. ``events`` lets the caller follow
-    the run and wrap its agents (a result cache).
+    the run and wrap its agents (a result cache). ``diffs=False``: the results' ``diff`` is
+    left empty, for a caller that shows no diff and hands the results to no plugin.
     """
     widen_default_executor(2 * config.max_parallel_files)  # else 6 threads serve all files
     async with AsyncExitStack() as stack:
@@ -82,6 +84,8 @@ async def run_fix(
         context = await asyncio.to_thread(
             _build_context, root, config, plugins, stack, dry_run=dry_run, on_file_done=on_file_done
         )
+        if not diffs:
+            context = dataclasses.replace(context, diffs=False)
         if events is not None:
             context = _with_events(context, events)
         final = await _run(context, files, collected)

@@ -89,11 +89,11 @@ class _File:
     stopped: bool = False  # an agent failed on it: no further agent, earlier fixes still count
     commit: str | None = None
 
-    def result(self, duration: float) -> FileResult:
+    def result(self, duration: float, *, diff: bool = True) -> FileResult:
         status = self.status or "unchanged"
         applied = status in ("fixed", "partially-fixed")
         remaining = self.remaining if applied else self.targeted
-        proposed = self.accepted != self.original
+        proposed = diff and self.accepted != self.original
         return FileResult(
             path=self.path,
             status=status,
@@ -130,7 +130,7 @@ async def run_batch(
         await _fix_all(context, states)
     results = []
     for state in states.values():
-        result = state.result(time.monotonic() - started)
+        result = state.result(time.monotonic() - started, diff=context.diffs)
         context.file_done(result)
         results.append(result)
     remaining = [d for result in results for d in result.remaining]

@@ -101,6 +101,7 @@ class FixContext:
     dry_run: bool = False
     notes: Sequence[str] = ()
     on_file_done: FileDone | None = None
+    diffs: bool = True  # results carry their diffs (500 cost 40 ms: only when read)
     events: RunEvents = dataclasses.field(default_factory=RunEvents)
 
     def stage(self, path: str, stage: str, detail: str = "") -> None:

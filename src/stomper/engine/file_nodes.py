@@ -232,4 +232,4 @@ async def give_up(state: FileState, context: FixContext) -> Update:
 async def destroy_sandbox(state: FileState, context: FixContext) -> Update:
     """Hand the sandbox back and record the file's result."""
     await context.resources.release(state["path"])
-    return {"result": file_result(state)}
+    return {"result": file_result(state, diff=context.diffs)}

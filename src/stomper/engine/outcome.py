@@ -70,13 +70,13 @@ def unified_diff(path: str, before: bytes, after: bytes) -> str:
     )
 
 
-def file_result(state: FileState) -> FileResult:
-    """The :class:`FileResult` a finished per-file chain reports."""
+def file_result(state: FileState, *, diff: bool = True) -> FileResult:
+    """The :class:`FileResult` a finished per-file chain reports (``diff``: with its diff)."""
     status = state.get("status", "unchanged")
     applied = status in ("fixed", "partially-fixed")
     remaining = state.get("remaining", state["targeted"]) if applied else state["targeted"]
-    proposed = state.get("accepted", b"") != state.get("original", b"")
-    diff = unified_diff(state["path"], state["original"], state["accepted"]) if proposed else ""
+    proposed = diff and state.get("accepted", b"") != state.get("original", b"")
+    shown = unified_diff(state["path"], state["original"], state["accepted"]) if proposed else ""
     agents = list(dict.fromkeys(state.get("agents_used", [])))
     return FileResult(
         path=state["path"],
@@ -85,7 +85,7 @@ def file_result(state: FileState) -> FileResult:
         remaining=tuple(remaining),
         attempts=state.get("attempts", 0),
         agent=", ".join(agents) or None,
-        diff=diff,
+        diff=shown,
         error=state.get("error"),
         cost=state.get("cost"),
         commit=state.get("commit"),

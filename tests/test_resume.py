@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -17,8 +19,10 @@ from fix_support import (
     make_project,
 )
 
+from stomper.config import load_config
+from stomper.engine import run_fix
 from stomper.resume import JournalWriter, finished, read_journal, still_done
-from stomper.testing import GitRepo
+from stomper.testing import GitRepo, plugins_with
 from stomper.types import FileResult, FileStatus
 
 TESTS = Path(__file__).resolve().parent
@@ -132,6 +136,32 @@ def test_a_file_edited_since_is_done_again(tmp_path: Path) -> None:
     assert still_done(journal, root) == {"a.py"}
     (root / "a.py").write_text("x = 2\n")
     assert still_done(journal, root) == set()
+
+
+def test_the_hash_the_run_knows_is_recorded_not_what_is_on_disk(tmp_path: Path) -> None:
+    """The batch knows what it left in a file; an edit made since, before the record, must
+    not pass for done on resume."""
+    left = b"x = 1\n"
+    (tmp_path / "a.py").write_bytes(b"x = 2  # the user's edit meanwhile\n")
+    writer = JournalWriter(tmp_path / "journal.jsonl", ["a.py"])
+    writer.record(tmp_path, FileResult("a.py", "fixed", sha256=hashlib.sha256(left).hexdigest()))
+    writer.close(complete=False)
+    journal = read_journal(tmp_path / "journal.jsonl")
+    assert journal is not None
+    assert still_done(journal, tmp_path) == set()
+    (tmp_path / "a.py").write_bytes(left)
+    assert still_done(journal, tmp_path) == {"a.py"}
+
+
+def test_a_batch_run_reports_the_hash_of_what_it_left(repo: GitRepo) -> None:
+    make_project(repo, {"a.py": UNUSED, "clean.py": "X = 1\n", "b.py": AMBIGUOUS})
+    config = load_config(repo.path, {"agents": ("ruff-fix",), "commit": False})
+    run = asyncio.run(run_fix(repo.path, config, plugins_with(), ["a.py", "b.py", "clean.py"]))
+    hashes = {result.path: result.sha256 for result in run.results}
+    assert set(hashes) == {"a.py", "b.py"}  # clean.py had nothing to fix
+    for path in ("a.py", "b.py"):  # fixed, and unchanged (E741 has no fix)
+        assert hashes[path] == hashlib.sha256(repo.read(path)).hexdigest()
+    assert {result.path: result.status for result in run.results}["b.py"] == "unchanged"
 
 
 @pytest.mark.parametrize(

@@ -112,7 +112,10 @@ class JournalWriter:
             # resumed run must not take them for what this run left.
             return
         entry = {"path": result.path, "status": result.status, "remaining": len(result.remaining)}
-        self._append([entry | {"sha256": file_hash(root, result.path)}])
+        # What the run left, as it knows it: read back, a file the user edited meanwhile would
+        # pass for done.
+        digest = result.sha256 if result.sha256 is not None else file_hash(root, result.path)
+        self._append([entry | {"sha256": digest}])
 
     def close(self, *, complete: bool) -> bool:
         """Delete the journal when the run completed with nothing unfinished; True when

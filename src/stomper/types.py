@@ -107,7 +107,9 @@ class FileResult(NamedTuple):
 
     ``diff`` is the unified diff of the fix proposed for the file; empty when none was, or
     when the run was told no one reads it (``run_fix(diffs=False)``: ``stomper fix`` makes
-    diffs only when it shows or reports them, or a plugin takes the results).
+    diffs only when it shows or reports them, or a plugin takes the results). ``sha256`` is
+    the hash of the bytes the run left in the file (written, or found and left alone), when
+    the run knows them; ``--resume`` compares the file with it.
     """
 
     path: str
@@ -122,6 +124,7 @@ class FileResult(NamedTuple):
     duration: float = 0.0
     commit: str | None = None
     notes: tuple[str, ...] = ()
+    sha256: str | None = None
 
 
 @runtime_checkable

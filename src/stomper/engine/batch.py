@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -88,6 +89,7 @@ class _File:
     error: str | None = None
     stopped: bool = False  # an agent failed on it: no further agent, earlier fixes still count
     commit: str | None = None
+    left: bytes | None = None  # what the run left in the user's file, once known
 
     def result(self, duration: float, *, diff: bool = True) -> FileResult:
         status = self.status or "unchanged"
@@ -106,6 +108,7 @@ class _File:
             duration=duration,
             commit=self.commit,
             notes=tuple(self.notes),
+            sha256=hashlib.sha256(self.left).hexdigest() if self.left is not None else None,
         )
 
 
@@ -493,6 +496,8 @@ async def _apply(
     for state in files:
         if state.path not in chosen:
             state.status = "failed" if state.error else "unchanged"
+            if not state.error:
+                state.left = state.original  # read from the snapshot, never written
     for state in improved:
         context.stage(state.path, "writing")
         emit_validated(context.events, state.path, state.original, state.accepted)
@@ -500,6 +505,7 @@ async def _apply(
     if context.dry_run:
         for state in improved:
             state.notes.append("dry run: nothing written")
+            state.left = state.original
         return
     snapshot = context.resources.snapshot
     assert snapshot is not None
@@ -510,6 +516,8 @@ async def _apply(
         if not outcome.written:
             state.status = "conflict"
             state.notes.append(f"not written: {outcome.reason}")
+        else:
+            state.left = state.accepted
     if context.config.commit:
         for state in improved:
             if state.status != "conflict":

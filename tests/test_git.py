@@ -56,3 +56,17 @@ def test_a_rewritten_git_file_is_followed(repo: GitRepo, tmp_path: Path) -> None
 
     (mine / ".git").write_bytes((theirs / ".git").read_bytes())
     assert common_dir(mine).resolve() == (other.path / ".git").resolve()
+
+
+def test_find_root_tells_common_dir_what_git_said(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stomper.discovery import find_root
+
+    linked = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", "--detach", str(linked))
+    (linked / "sub").mkdir()
+    assert find_root(linked / "sub") == (linked.resolve(), True)
+    calls = counting_git(monkeypatch)
+    assert common_dir(linked.resolve()).resolve() == (repo.path / ".git").resolve()
+    assert calls == []

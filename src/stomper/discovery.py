@@ -25,7 +25,7 @@ from pathlib import Path
 
 from stomper.config import Config
 from stomper.errors import ToolError, UsageError
-from stomper.git import git, git_env, split_z
+from stomper.git import git, git_env, remember_common_dir, split_z
 from stomper.globs import Matcher, compile_globs, compile_regex, glob_to_regex
 
 # ruff's default `exclude` list, plus caches it leaves out; used only outside git.
@@ -44,14 +44,19 @@ BINARY_PROBE = 8192
 def find_root(cwd: Path) -> tuple[Path, bool]:
     """(repository root, True) inside a git work tree; (cwd resolved, False) outside one."""
     try:
-        out = git(cwd, "rev-parse", "--show-toplevel")
+        # The common directory too: every run asks for it next (see common_dir).
+        out = git(cwd, "rev-parse", "--show-toplevel", "--path-format=absolute", "--git-common-dir")
     except ToolError as error:
         # "not a git repository" and "git could not be started" both mean plain-directory mode;
         # anything else (dubious ownership, inside .git) is a real problem to report.
         if "not a git repository" in str(error) or "could not be started" in str(error):
             return cwd.resolve(), False
         raise
-    return Path(os.fsdecode(out.rstrip(b"\n"))).resolve(), True
+    lines = out.split(b"\n")
+    top = Path(os.fsdecode(lines[0])).resolve()
+    if len(lines) == 3 and not lines[2]:  # else a path holds a newline: git is asked later
+        remember_common_dir(top, Path(os.fsdecode(lines[1])))
+    return top, True
 
 
 def select_files(

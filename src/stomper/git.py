@@ -167,6 +167,13 @@ def common_dir(root: Path) -> Path:
 _COMMON_DIRS: dict[tuple[object, ...], Path] = {}
 
 
+def remember_common_dir(root: Path, common: Path) -> None:
+    """Tell :func:`common_dir` the answer git gave for ``root`` some other way."""
+    key = _dot_git(root)
+    if key is not None:
+        _COMMON_DIRS[key] = common
+
+
 def _dot_git(root: Path) -> tuple[object, ...] | None:
     """What identifies ``root/.git``: a directory by its inode, a file (a linked work tree's
     pointer) by its inode, size and last change; None when there is none. (Git's own

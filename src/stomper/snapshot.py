@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 from collections.abc import Sequence
@@ -57,9 +58,29 @@ class Snapshot(NamedTuple):
     run_id: str
 
 
-def _head(root: Path) -> str | None:
-    out = git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
-    return out.decode().strip() or None
+def _head_and_index(root: Path) -> tuple[str | None, Path]:
+    """HEAD's commit (None on an unborn branch) and the user's index file, in one git call
+    (two when the index's path holds a newline)."""
+    out = git(root, "rev-parse", "--git-path", "index", "--verify", "-q", "HEAD^{commit}",
+              check=False)  # fmt: skip
+    parts = out.split(b"\n")  # [index, head, b""], or [index, b""] on an unborn branch
+    index, head = parts[0], parts[1] if len(parts) == 3 else b""
+    if len(parts) not in (2, 3) or parts[-1] or (head and not _OID.fullmatch(head)):
+        index = git(root, "rev-parse", "--git-path", "index")[:-1]
+        head = git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).strip()
+    path = Path(os.fsdecode(index))
+    return head.decode() or None, path if path.is_absolute() else root / path
+
+
+_OID = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _top_level(root: Path) -> bytes:
+    """The top of the work tree holding ``root``: ``root`` itself (resolved, as git prints
+    it) when it has a ``.git``, as the engine's roots do, without asking git."""
+    if os.path.lexists(os.path.join(root, ".git")):
+        return os.fsencode(os.path.realpath(root))
+    return git(root, "rev-parse", "--show-toplevel", check=False).rstrip(b"\n")
 
 
 def take_snapshot(root: Path, run_id: str, *, exclude: Sequence[str] = ()) -> Snapshot:
@@ -67,15 +88,16 @@ def take_snapshot(root: Path, run_id: str, *, exclude: Sequence[str] = ()) -> Sn
     as they were. Raises :class:`UsageError` outside a work tree or for a run id in use.
     Paths matching the ``exclude`` deny patterns are left out, so no sandbox (and no agent
     working in one) ever holds them."""
-    top = git(root, "rev-parse", "--show-toplevel", check=False).rstrip(b"\n")
+    top = _top_level(root)
     if not top:
         raise UsageError(f"{root} is not inside a git work tree")
     root = Path(os.fsdecode(top))
     common = common_dir(root)
     run_dir = runs.start_run(common, run_id)
-    snapshot = Snapshot(root, common, "", _head(root), run_id)
+    head, user_index = _head_and_index(root)
+    snapshot = Snapshot(root, common, "", head, run_id)
     try:
-        commit = _snapshot_commit(snapshot, run_dir / "index", exclude)
+        commit = _snapshot_commit(snapshot, user_index, run_dir / "index", exclude)
         ref = f"{runs.REF_PREFIX}{run_id}/snapshot"
         # No hooks: a user's failing reference-transaction hook must not veto stomper's ref.
         git(root, "-c", "core.hooksPath=/dev/null", "update-ref", "-m", "stomper snapshot", ref,
@@ -86,10 +108,10 @@ def take_snapshot(root: Path, run_id: str, *, exclude: Sequence[str] = ()) -> Sn
     return snapshot._replace(commit=commit)
 
 
-def _snapshot_commit(snapshot: Snapshot, temp_index: Path, exclude: Sequence[str]) -> str:
+def _snapshot_commit(
+    snapshot: Snapshot, user_index: Path, temp_index: Path, exclude: Sequence[str]
+) -> str:
     root = snapshot.root
-    user_index = Path(os.fsdecode(git(root, "rev-parse", "--git-path", "index").rstrip(b"\n")))
-    user_index = user_index if user_index.is_absolute() else root / user_index
     if user_index.exists():
         # A copy keeps the user's stat data, so only files changed on disk are read again.
         # copy2 keeps the index's own mtime too: git's racy-clean check compares entries
@@ -99,8 +121,8 @@ def _snapshot_commit(snapshot: Snapshot, temp_index: Path, exclude: Sequence[str
     env = git_env(None, GIT_INDEX_FILE=str(temp_index), **_IDENTITY)
     try:
         git(root, *_RAW_ADD, "add", "-A", "--ignore-errors", "--", ":/", env=env)
-        _store_raw_bytes(root, env)
-        _drop_denied(root, env, exclude)
+        paths = _store_raw_bytes(root, env)
+        _drop_denied(root, env, exclude, paths)
         tree = git(root, *_RAW_ADD, "write-tree", env=env).decode().strip()
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -110,26 +132,31 @@ def _snapshot_commit(snapshot: Snapshot, temp_index: Path, exclude: Sequence[str
     return git(root, "commit-tree", tree, *parents, stdin=message, env=env).decode().strip()
 
 
-def _drop_denied(root: Path, env: dict[str, str], exclude: Sequence[str]) -> None:
-    """Remove the entries matching the deny list from the snapshot's temporary index."""
+def _drop_denied(
+    root: Path, env: dict[str, str], exclude: Sequence[str], paths: Sequence[bytes]
+) -> None:
+    """Remove the entries matching the deny list (among the index's ``paths``) from the
+    snapshot's temporary index."""
     from stomper.secrets import is_denied
 
     if not exclude:
         return
-    paths = git(root, "ls-files", "-z", env=env).split(b"\0")
     denied = [path for path in paths if path and is_denied(os.fsdecode(path), exclude)]
     if denied:
         stdin = b"\0".join(denied) + b"\0"
         git(root, "update-index", "-z", "--force-remove", "--stdin", stdin=stdin, env=env)
 
 
-def _store_raw_bytes(root: Path, env: dict[str, str]) -> None:
+def _store_raw_bytes(root: Path, env: dict[str, str]) -> list[bytes]:
     """Replace index entries whose blob is a converted form of the file (eol, filters, ident,
-    encodings; or HEAD's blob under ``core.autocrlf``) by the file's bytes as they are."""
-    entries = {}
+    encodings; or HEAD's blob under ``core.autocrlf``) by the file's bytes as they are.
+    Returns every path of the index (its blobs may change here, its paths do not)."""
+    entries, paths = {}, []
     for line in git(root, "ls-files", "-s", "-z", env=env).split(b"\0"):
+        meta, _, path = line.partition(b"\t")
+        if path:
+            paths.append(path)
         if line.startswith((b"100644 ", b"100755 ")):
-            meta, _, path = line.partition(b"\t")
             entries[path] = meta.split()
     autocrlf = git(root, "config", "--get", "core.autocrlf", check=False).strip().lower()
     if autocrlf in (b"true", b"input", b"yes", b"on", b"1"):
@@ -143,6 +170,7 @@ def _store_raw_bytes(root: Path, env: dict[str, str]) -> None:
     if fixes:
         fixes_in = b"\0".join(fixes) + b"\0"
         git(root, *_RAW_ADD, "update-index", "-z", "--index-info", stdin=fixes_in, env=env)
+    return paths
 
 
 def _raw_hashes(root: Path, paths: list[bytes], env: dict[str, str]) -> dict[bytes, bytes]:

@@ -127,7 +127,8 @@ def _build_context(
     on_file_done: FileDone | None,
 ) -> FixContext:
     """Resolve the plugin objects once (agents' availability checks may block: a thread)."""
-    load_template(root=root, override=config.prompt_template)  # a bad path fails now, not per file
+    if config.prompt_template is not None:  # a bad path fails now, not per file
+        load_template(root=root, override=config.prompt_template)
     linters = select_linters(plugins.linters(config), config)
     chain, chain_notes = resolve_chain(config.agents, plugins.agents(config), config.disable)
     validators, validator_notes = select_validators(config.validators, plugins.validators(config))

@@ -327,3 +327,32 @@ def test_commit_refused_on_an_unborn_head(tmp_path: Path) -> None:
     finally:
         release_snapshot(snapshot)
     assert repo.git("status", "--porcelain") == "?? a.py\n"
+
+
+def _target_by_pathlib(root: Path, path: str) -> Path | None:
+    """What ``_target`` computed with pathlib before it worked on strings."""
+    parts = Path(path).parts
+    if not parts or Path(path).is_absolute() or ".." in parts or parts[0] == ".git":
+        return None
+    target = root.joinpath(*parts)
+    if not Path(os.path.realpath(target.parent)).is_relative_to(os.path.realpath(root)):
+        return None
+    return target
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "a.py", "pkg/a.py", "pkg//a.py", "./pkg/./a.py", "pkg/", "", ".", "/etc/passwd",
+        "//etc/passwd", "../a.py", "pkg/../a.py", ".git/config", "./.git/config", "a/.git/b",
+        "out/a.py", "out/../a.py", "inside/a.py", "loop/a.py", "dots..py", "...", "pkg/.hidden",
+    ],
+)  # fmt: skip
+def test_write_targets_are_those_pathlib_gave(tmp_path: Path, path: str) -> None:
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (root / "out").symlink_to(tmp_path / "elsewhere")  # leaves the repository
+    (root / "inside").symlink_to(root / "pkg")  # stays in it
+    (root / "loop").symlink_to(root / "loop")
+    assert apply_module._target(root, path) == _target_by_pathlib(root, path)

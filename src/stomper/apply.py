@@ -80,15 +80,20 @@ def _apply_lock(snapshot: Snapshot) -> Path:
 
 def _target(root: Path, path: str, real: Callable[[str], str] = os.path.realpath) -> Path | None:
     """``root/path`` when it stays inside the repository without following a symlink.
-    ``real`` resolves a directory (a cached :func:`os.path.realpath` for many paths)."""
-    parts = Path(path).parts
-    if not parts or Path(path).is_absolute() or ".." in parts or parts[0] == ".git":
+    ``real`` resolves a directory (a cached :func:`os.path.realpath` for many paths).
+
+    On strings, as :class:`~pathlib.PurePosixPath` would split them (empty and ``.`` parts
+    dropped): pathlib cost 20 us a path, 10 ms of a 500-file write-back."""
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    if not parts or path.startswith("/") or ".." in parts or parts[0] == ".git":
         return None
-    target = root.joinpath(*parts)
-    real_parent = Path(real(str(target.parent)))
-    if not real_parent.is_relative_to(real(str(root))):
+    base = os.fspath(root)
+    target = os.path.join(base, *parts)
+    real_root, real_parent = real(base), real(os.path.dirname(target))
+    inside = real_root.rstrip("/") + "/"
+    if real_parent != real_root and not real_parent.startswith(inside):
         return None
-    return target
+    return Path(target)
 
 
 def _read_no_follow(target: Path) -> tuple[bytes, int] | None:

@@ -180,6 +180,9 @@ class Validator(Protocol):
     :class:`ValidationContext` holds (bytes, diagnostics, changed paths, the target's own
     path in ``root``), not on the other files of the sandbox: then it can judge fixes made to
     many files in one sandbox. Without that attribute a run keeps one sandbox per file.
+    One that never reads ``context.after`` (what the linters say after the fix) may declare
+    ``reads_after = False``: the batched path then runs it while the linters are still at
+    work, with ``after`` empty.
     """
 
     @property

@@ -61,6 +61,7 @@ class SyntaxValidator:
 
     name = "syntax"
     batchable = True  # judges only what the context holds
+    reads_after = False  # judged while the linters run (the batched path)
 
     def validate(self, context: ValidationContext) -> Verdict:
         """Compile the candidate's bytes, so coding declarations and a BOM are honoured."""
@@ -109,6 +110,7 @@ class ScopeValidator:
 
     name = "scope"
     batchable = True  # judges only what the context holds
+    reads_after = False  # judged while the linters run (the batched path)
 
     def __init__(self, limits: ScopeLimits) -> None:
         self.limits = limits
@@ -202,6 +204,7 @@ class NoSuppressionValidator:
 
     name = "no-suppression"
     batchable = True  # judges only what the context holds
+    reads_after = False  # judged while the linters run (the batched path)
 
     def __init__(self, *, allowed: bool) -> None:
         self.allowed = allowed

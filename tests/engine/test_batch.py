@@ -244,3 +244,36 @@ def test_a_second_batch_agent_is_not_blamed_for_the_first_ones_fixes(repo: GitRe
     assert repo.read("a.py") == FIXABLE_AFTER.encode()
     assert repo.read("b.py") == (FIXABLE_AFTER + "length = 1\n").encode()
     assert run.results[1].agent == "ruff-fix, renamer"
+
+
+class RecordingValidator:
+    """Rejects every candidate, noting what each call saw of the linters' verdict."""
+
+    batchable = True
+
+    def __init__(self, name: str, *, reads_after: bool | None = None) -> None:
+        self.name = name
+        self.seen: list[tuple[str, tuple[str, ...]]] = []
+        if reads_after is not None:
+            self.reads_after = reads_after
+
+    def validate(self, context: ValidationContext) -> Verdict:
+        self.seen.append((context.path, tuple(d.code for d in context.after)))
+        return Verdict(False, f"{self.name} says no")
+
+
+def test_validators_that_read_no_lint_judge_first_and_every_verdict_counts_in_order(
+    repo: GitRepo,
+) -> None:
+    # E741 stays after ruff's fixes: a validator reading `after` must see it.
+    make_project(repo, {"b.py": FIXABLE + "l = 1\n"})
+    reading, blind = RecordingValidator("reading"), RecordingValidator("blind", reads_after=False)
+    plugins = plugins_with(("recording", ValidatorPlugin(reading, blind)))
+    run = fix(repo, plugins, ["b.py"], agents=("ruff-fix",), commit=False,
+              validators=("reading", "syntax", "blind"))  # fmt: skip
+    (result,) = run.results
+    assert reading.seen == [("b.py", ("E741",))]
+    assert blind.seen == [("b.py", ())]  # judged before the linters spoke
+    assert result.status == "unchanged"
+    assert any("reading: reading says no; blind: blind says no" in note for note in result.notes)
+    assert repo.read("b.py") == (FIXABLE + "l = 1\n").encode()

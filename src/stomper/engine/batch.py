@@ -42,7 +42,7 @@ from stomper.engine.regressions import culprits, regressions
 from stomper.engine.relint import run_validators, unreproduced
 from stomper.faults import afault
 from stomper.sandbox import changed_paths, clean_leftovers, read_file, reset_path, write_file
-from stomper.types import BatchAgent, FileResult, FixRequest, ValidationContext
+from stomper.types import BatchAgent, FileResult, FixRequest, ValidationContext, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -372,9 +372,18 @@ class _Batch:
             self.context.stage(state.path, "validating")
         before = self.current
         changes = _by_path(changed)
-        while pending:
+        # Validators that never read what the linters say judge while the linters run.
+        early = asyncio.ensure_future(
+            asyncio.to_thread(self._early_verdicts, dict(pending), candidates, changes)
+        )
+        try:
             after = await self._lint()
-            verdicts = await asyncio.to_thread(self._verdicts, pending, candidates, after, changes)
+        finally:
+            judged = await early
+        while pending:
+            verdicts = await asyncio.to_thread(
+                self._verdicts, pending, candidates, after, changes, judged
+            )
             rejected = {path: why for path, why in verdicts.items() if why is not None}
             if self.project_wide:
                 others = {p: d for p, d in after.items() if p not in pending or p in rejected}
@@ -400,7 +409,27 @@ class _Batch:
                 for path in rejected:
                     self.current[path] = list(before.get(path, ()))
                 return
-        self.current = await self._lint()
+            after = await self._lint()
+        self.current = after
+
+    def _early_verdicts(
+        self,
+        pending: Mapping[str, _File],
+        candidates: Mapping[str, bytes | None],
+        changes: Mapping[str, Sequence[ChangedPath]],
+    ) -> dict[str, dict[int, Verdict]]:
+        """The verdicts of the validators that declare ``reads_after = False``, by path and
+        validator (position in the chain), made before the linters have spoken."""
+        validators = self.context.validators
+        early = [i for i, v in enumerate(validators) if getattr(v, "reads_after", True) is False]
+        judged: dict[str, dict[int, Verdict]] = {}
+        for path, state in pending.items():
+            candidate = candidates[path]
+            if early and candidate is not None and candidate != state.accepted:
+                context = self._validation(state, candidate, {}, changes.get(path, ()))
+                chosen = [validators[i] for i in early]
+                judged[path] = dict(zip(early, run_validators(chosen, context), strict=True))
+        return judged
 
     def _verdicts(
         self,
@@ -408,10 +437,13 @@ class _Batch:
         candidates: Mapping[str, bytes | None],
         after: Mapping[str, Sequence[Diagnostic]],
         changes: Mapping[str, Sequence[ChangedPath]],
+        judged: Mapping[str, Mapping[int, Verdict]],
     ) -> dict[str, str | None]:
         """Each pending file's verdict (in one worker thread: they are quick, and many)."""
         return {
-            path: self._verdict(state, candidates[path], after, changes.get(path, ()))
+            path: self._verdict(
+                state, candidates[path], after, changes.get(path, ()), judged.get(path, {})
+            )
             for path, state in pending.items()
         }
 
@@ -421,13 +453,30 @@ class _Batch:
         candidate: bytes | None,
         after: Mapping[str, Sequence[Diagnostic]],
         changed: Sequence[ChangedPath],
+        judged: Mapping[int, Verdict],
     ) -> str | None:
-        """Why the candidate is rejected, or None when every validator accepts it."""
+        """Why the candidate is rejected, or None when every validator accepts it
+        (``judged``: the verdicts already made, by validator)."""
         if candidate is None:
             return f"{state.path} was deleted or is no longer a file"
         if candidate == state.accepted:
             return _NO_CHANGE
-        validation = ValidationContext(
+        validators = self.context.validators
+        rest = [i for i in range(len(validators)) if i not in judged]
+        context = self._validation(state, candidate, after, changed)
+        late = dict(zip(rest, run_validators([validators[i] for i in rest], context), strict=True))
+        verdicts = [judged[i] if i in judged else late[i] for i in range(len(validators))]
+        rejections = [verdict for verdict in verdicts if not verdict.ok]
+        return "; ".join(f"{v.validator or ENGINE}: {v.message}" for v in rejections) or None
+
+    def _validation(
+        self,
+        state: _File,
+        candidate: bytes,
+        after: Mapping[str, Sequence[Diagnostic]],
+        changed: Sequence[ChangedPath],
+    ) -> ValidationContext:
+        return ValidationContext(
             root=self.sandbox.root,
             path=state.path,
             original=state.accepted,
@@ -438,9 +487,6 @@ class _Batch:
             changed=tuple(changed),
             linters=self.context.linters,
         )
-        verdicts = run_validators(self.context.validators, validation)
-        rejections = [verdict for verdict in verdicts if not verdict.ok]
-        return "; ".join(f"{v.validator or ENGINE}: {v.message}" for v in rejections) or None
 
     def _accept(
         self,

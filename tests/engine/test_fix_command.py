@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -204,3 +205,101 @@ def test_the_demo_script_runs_end_to_end(private_tmpdir: Path) -> None:
         completed.stdout
     )
     assert "Found 3 problems in 2 files" in completed.stdout
+
+
+ATEXIT_PLUGIN = """
+import atexit
+import os
+from pathlib import Path
+
+atexit.register(lambda: Path(os.environ["ATEXIT_MARK"]).write_text("ran"))
+"""
+
+
+def run_program(repo: GitRepo, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``stomper`` as the program (the way it skips the interpreter's tear-down)."""
+    full = {k: v for k, v in os.environ.items() if k not in ("CI", "PRE_COMMIT_CI")} | env
+    return subprocess.run(
+        [sys.executable, "-m", "stomper", *args],
+        cwd=repo.path,
+        env=full,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_the_program_ends_with_its_output_report_and_exit_code(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    make_project(repo, {"a.py": FIXABLE, "b.py": FIXABLE + "l = 1\n"})
+    report = tmp_path / "report.json"
+    done = run_program(repo, "fix", "--no-commit", "--report", str(report), "a.py", "b.py")
+    assert done.returncode == 1, done.stdout + done.stderr  # b.py's E741 has no fix
+    assert "2 files with diagnostics: 1 fixed" in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("Run: ")  # all of it out, to the last line
+    results = json.loads(report.read_text())["results"]
+    assert [(r["path"], r["status"]) for r in results] == [
+        ("a.py", "fixed"),
+        ("b.py", "partially-fixed"),
+    ]
+    assert "-import os" in results[0]["diff"]  # reported: made
+    assert repo.read("a.py") == FIXABLE_AFTER.encode()
+
+
+def test_a_third_party_plugin_still_gets_its_exit_functions_after_a_fix(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    from stomper.testing import install_distribution
+
+    site = tmp_path / "site"
+    site.mkdir()
+    install_distribution(site, "stomper-atexit", "stomper_atexit", ATEXIT_PLUGIN)
+    make_project(repo, {"a.py": FIXABLE})
+    mark = tmp_path / "mark"
+    done = run_program(repo, "fix", "--no-commit", "-q", "a.py",
+                       PYTHONPATH=str(site), ATEXIT_MARK=str(mark))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert mark.read_text() == "ran"
+    assert repo.read("a.py") == FIXABLE_AFTER.encode()
+
+
+EXIT_AT_ONCE = """
+import atexit, logging, logging.handlers, sys, threading
+from stomper import cli
+
+log = logging.getLogger("probe")
+target = logging.FileHandler(sys.argv[1])
+log.addHandler(logging.handlers.MemoryHandler(100, target=target))  # flushed at shutdown
+log.warning("buffered")
+if sys.argv[2] == "other-exit-function":
+    atexit.register(print, "other exit function ran")
+if sys.argv[2] == "thread":
+    threading.Thread(target=threading.Event().wait, args=(1,)).start()
+cli._exit_at_once(3)
+print("exited as usual")
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "out"),
+    [
+        ("alone", 3, ""),
+        ("other-exit-function", 0, "exited as usual\nother exit function ran\n"),
+        ("thread", 0, "exited as usual\n"),
+    ],
+)
+def test_exiting_at_once_runs_stomper_s_own_exit_functions_or_nothing(
+    tmp_path: Path, case: str, code: int, out: str
+) -> None:
+    log = tmp_path / "log.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_AT_ONCE, str(log), case],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (code, out), done.stderr
+    assert log.read_text() == "buffered\n"  # logging's handlers were flushed either way

@@ -117,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         args.patch_out.write_text(outcome.bundle, encoding="utf-8")
     write_reports(reports, outcome.fix_run, outcome.info, outcome.validated)
     show_run(args, outcome.fix_run, outcome.info, outcome.display)
+    # Nothing left to finish but the interpreter's tear-down (20-30 ms after 500 files).
+    args.exit_at_once = all(info.builtin for info in project.plugins.infos)
     # Files an interrupted run finished with diagnostics left still count (--resume).
     return 1 if outcome.info.resumed_left else outcome.fix_run.exit_code
 

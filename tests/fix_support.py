@@ -6,6 +6,9 @@ replacing the plugin factory the command uses), and a check that a run left noth
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -32,6 +35,30 @@ UNUSED = "import os\n\n\ndef main() -> None:\n    print('hello')\n"
 UNUSED_FIXED = "\n\ndef main() -> None:\n    print('hello')\n"
 # One E741 (`l`): no deterministic fix; an agent renames it, or silences it (rejected).
 AMBIGUOUS = "l = 1\nprint(l)\n"
+# A third-party plugin's module that registers an exit function (see run_program).
+ATEXIT_PLUGIN = """
+import atexit
+import os
+from pathlib import Path
+
+atexit.register(lambda: Path(os.environ["ATEXIT_MARK"]).write_text("ran"))
+"""
+BIN = Path(sys.executable).parent
+
+
+def run_program(repo: GitRepo, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``stomper ARGS`` as the program, its console script (the way it may skip the
+    interpreter's tear-down), in ``repo`` with ``env`` added and CI's variables removed."""
+    full = {k: v for k, v in os.environ.items() if k not in ("CI", "PRE_COMMIT_CI")} | env
+    return subprocess.run(
+        [str(BIN / "stomper"), *args],
+        cwd=repo.path,
+        env=full,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def make_project(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from engine_support import FIXABLE, FIXABLE_AFTER, make_project, status
+from fix_support import ATEXIT_PLUGIN, run_program
 
 from stomper import spares
 from stomper.cli import main
@@ -205,29 +205,6 @@ def test_the_demo_script_runs_end_to_end(private_tmpdir: Path) -> None:
         completed.stdout
     )
     assert "Found 3 problems in 2 files" in completed.stdout
-
-
-ATEXIT_PLUGIN = """
-import atexit
-import os
-from pathlib import Path
-
-atexit.register(lambda: Path(os.environ["ATEXIT_MARK"]).write_text("ran"))
-"""
-
-
-def run_program(repo: GitRepo, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """``stomper`` as the program (the way it skips the interpreter's tear-down)."""
-    full = {k: v for k, v in os.environ.items() if k not in ("CI", "PRE_COMMIT_CI")} | env
-    return subprocess.run(
-        [sys.executable, "-m", "stomper", *args],
-        cwd=repo.path,
-        env=full,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 def test_the_program_ends_with_its_output_report_and_exit_code(

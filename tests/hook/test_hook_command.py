@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fix_support import run_program
 
 from stomper.testing import GitRepo, install_distribution
 
@@ -60,19 +60,11 @@ def project(repo: GitRepo, tmp_path: Path) -> GitRepo:
 
 
 def hook(repo: GitRepo, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("CI", "PRE_COMMIT_CI")}
-    base["PYTHONPATH"] = str(repo.path.parent / "site")
-    base["MARK_FILE"] = str(repo.path.parent / "mark")
-    base.update(env)
-    return subprocess.run(
-        [str(BIN / "stomper"), "hook", *args],
-        cwd=repo.path,
-        env=base,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    site = {
+        "PYTHONPATH": str(repo.path.parent / "site"),
+        "MARK_FILE": str(repo.path.parent / "mark"),
+    }
+    return run_program(repo, "hook", *args, **(site | env))
 
 
 def marked(repo: GitRepo) -> bool:

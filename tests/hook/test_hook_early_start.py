@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fix_support import ATEXIT_PLUGIN, run_program
 
 from stomper import prestart
 from stomper.commands import _common
@@ -45,13 +46,6 @@ if "slow.py" in sys.argv:
 print("[]" if sys.argv[0].endswith("ruff") else "")
 with open(log, "a") as file:
     file.write(f"end {{os.getpid()}}\\n")
-"""
-ATEXIT_PLUGIN = """
-import atexit
-import os
-from pathlib import Path
-
-atexit.register(lambda: Path(os.environ["ATEXIT_MARK"]).write_text("ran"))
 """
 
 
@@ -101,16 +95,8 @@ def fake_linters(repo: GitRepo, extra_config: str = "") -> Path:
 
 
 def run_hook(repo: GitRepo, *paths: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k not in ("CI", "PRE_COMMIT_CI")}
-    full.update(FAKE_LOG=str(repo.path.parent / "fake.log"), **env)
-    return subprocess.run(
-        [str(BIN / "stomper"), "hook", *paths],
-        cwd=repo.path,
-        env=full,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+    return run_program(
+        repo, "hook", *paths, **({"FAKE_LOG": str(repo.path.parent / "fake.log")} | env)
     )
 
 

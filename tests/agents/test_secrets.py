@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
 import pytest
 
 from stomper import is_denied, redact_secrets, restore_secrets, scan_secrets
@@ -45,6 +49,90 @@ def test_patterns_with_a_slash_match_the_whole_path() -> None:
     assert is_denied("secrets/prod.py", ["secrets/*"])
     assert is_denied("a/secrets/prod.py", ["**/secrets/*"])
     assert not is_denied("src/secrets/prod.py", ["secrets/*"])
+
+
+def _denied_one_pattern_at_a_time(path: str, patterns: Iterable[str]) -> bool:
+    """The deny list's meaning, as ``is_denied`` first spelled it (before it compiled the
+    patterns into two regular expressions)."""
+    pure = PurePosixPath(path.lower())
+    for pattern in patterns:
+        lowered = pattern.lower().removeprefix("./")
+        if "/" in lowered.rstrip("/"):
+            candidates = {lowered, lowered.removeprefix("**/")}
+            if any(fnmatch.fnmatchcase(str(pure), item) for item in candidates):
+                return True
+        elif any(fnmatch.fnmatchcase(part, lowered.rstrip("/")) for part in pure.parts):
+            return True
+    return False
+
+
+TRICKY_PATTERNS = [
+    *DEFAULT_DENY,
+    "secrets/*",
+    "**/secrets/*",
+    "./Config/*.INI",
+    "vault/",
+    "deep/dir/",
+    "[abc]*.txt",
+    "*/build/*",
+    "**/x",
+    "a|b",
+    "(x)",
+    "+.cfg",
+    "[!a]b",
+    "",
+]
+TRICKY_PATHS = [
+    ".env",
+    "APP/.ENV",
+    "src/app.py",
+    "secrets/prod.py",
+    "a/secrets/prod.py",
+    "a/b/secrets/prod.py",
+    "config/app.ini",
+    "vault",
+    "vault/x.py",
+    "x/vault/y",
+    "deep/dir/file",
+    "deep/dir",
+    "c.txt",
+    "d/b.txt",
+    "q/build/out.o",
+    "build/out.o",
+    "x",
+    "y/x",
+    "a|b",
+    "(x)",
+    "+.cfg",
+    "bb",
+    "ab",
+    "./.env",
+    "a//.env",
+    "/abs/.env",
+    "dir/",
+    "dir/.",
+    "",
+    ".",
+    "..",
+    "a/../.env",
+    "line\nbreak.pem",
+    "tab\tid_rsa",
+]
+
+
+@pytest.mark.parametrize("path", TRICKY_PATHS)
+def test_the_deny_list_means_what_each_pattern_means(path: str) -> None:
+    for count in range(len(TRICKY_PATTERNS) + 1):
+        patterns = TRICKY_PATTERNS[:count]
+        assert is_denied(path, patterns) is _denied_one_pattern_at_a_time(path, patterns), (
+            path,
+            patterns[-1:],
+        )
+    for pattern in TRICKY_PATTERNS:
+        assert is_denied(path, [pattern]) is _denied_one_pattern_at_a_time(path, [pattern]), (
+            path,
+            pattern,
+        )
 
 
 @pytest.mark.parametrize("kind", sorted(SAMPLES))

@@ -525,3 +525,21 @@ def test_a_sandbox_in_memory_is_a_faithful_copy_and_is_removed(
     base = run(use())
     release_snapshot(snapshot)
     assert not base.exists()
+
+
+def test_read_file_reads_regular_files_only_and_never_waits(tmp_path: Path) -> None:
+    from stomper.sandbox import read_file
+
+    (tmp_path / "plain.py").write_bytes(b"x = 1\n")
+    (tmp_path / "empty.py").write_bytes(b"")
+    big = os.urandom(3 * 2**20 + 7)  # more than one read's worth past the first
+    (tmp_path / "big.bin").write_bytes(big)
+    (tmp_path / "link.py").symlink_to("plain.py")
+    (tmp_path / "dangling.py").symlink_to("nowhere.py")
+    (tmp_path / "directory").mkdir()
+    os.mkfifo(tmp_path / "fifo")  # opening it to read would wait for a writer
+    assert read_file(tmp_path / "plain.py") == b"x = 1\n"
+    assert read_file(tmp_path / "empty.py") == b""
+    assert read_file(tmp_path / "big.bin") == big
+    for name in ("link.py", "dangling.py", "directory", "fifo", "missing.py", "plain.py/under"):
+        assert read_file(tmp_path / name) is None, name

@@ -22,12 +22,14 @@ are ignored and kept, so checks stay warm from file to file. Any other new file,
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import itertools
 import logging
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -92,11 +94,36 @@ class Sandbox(NamedTuple):
 
 
 def read_file(location: Path) -> bytes | None:
-    """The bytes of the regular file at ``location``; None for a link, a directory or nothing
-    (what an agent left at a target is judged, never followed)."""
-    if location.is_symlink() or not location.is_file():
+    """The bytes of the regular file at ``location``; None for a link, a directory, a device
+    or nothing (what an agent left at a target is judged, never followed or opened).
+
+    System calls rather than pathlib: a batch reads every file twice, and pathlib's checks and
+    buffered read cost 17 µs a file against 6."""
+    try:
+        if not stat.S_ISREG(os.lstat(location).st_mode):
+            return None
+        fd = os.open(location, _READ_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    return location.read_bytes()
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # a symlink, put there since the lstat
+            return None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        chunks, wanted = [], info.st_size + 1
+        while chunk := os.read(fd, wanted):  # until the end, wherever it is now
+            chunks.append(chunk)
+            wanted = 2**16
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+# Not following a link the target became; not waiting on a FIFO.
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def write_file(location: Path, content: bytes) -> None:

@@ -268,7 +268,7 @@ def _relative(root: Path, path: Path) -> str:
 
 def _is_binary(path: str) -> bool:
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb", buffering=0) as handle:  # one read: no buffer to fill
             return b"\0" in handle.read(BINARY_PROBE)
     except OSError:
         return True  # unreadable: nothing can fix it, so leave it out

@@ -13,6 +13,10 @@ reverted: its file gets its original bytes back by compare-and-swap, and when th
 committed a second stomper commit restores the file (history keeps both, nothing is
 rewritten). Its result becomes ``failed`` with the reason. A fix the user has edited since is
 left alone, and the run says so.
+
+A dry run (``--dry-run``, ``--patch-out``) is checked the same way with the fixes it would have
+written; a responsible fix is dropped from the run's results (so from the bundle), nothing
+being there to revert.
 """
 
 # No `from __future__ import annotations`: LangGraph reads the node's type hints at run time.
@@ -69,7 +73,9 @@ async def final_check(state: RunState, runtime: Runtime[FixContext]) -> Update:
         commits = {result.path: result.commit for result in results}
         blamed = culprits(broken, importers, sorted(written))
         reverts = [
-            await _revert(context, path, written[path], why, commits.get(path))
+            Revert(path, why, True, "dropped from the dry run's fixes")
+            if context.dry_run
+            else await _revert(context, path, written[path], why, commits.get(path))
             for path, why in blamed.items()
         ]
         undone = {
@@ -77,13 +83,19 @@ async def final_check(state: RunState, runtime: Runtime[FixContext]) -> Update:
         }
         await asyncio.to_thread(_put, root, undone)
         still = regressions(before, _by_path(await _lint(context, root, paths)))
-    return _update(state, reverts, still)
+    return _update(state, reverts, still, dry_run=context.dry_run)
 
 
 def _written(results: Sequence[FileResult], context: FixContext) -> dict[str, bytes]:
-    """The fixes this run wrote into the user's tree: relative path -> the bytes written."""
+    """The fixes this run wrote into the user's tree (a dry run: would have written):
+    relative path -> the bytes."""
+    if context.dry_run:
+        proposed = context.resources.proposed
+        return {
+            r.path: proposed[r.path] for r in results if r.status in APPLIED and r.path in proposed
+        }
     active = journal.active()
-    if context.dry_run or active is None:
+    if active is None:
         return {}
     root = context.root
     by_target = {Path(target): data for target, data in active.written.items()}
@@ -149,25 +161,33 @@ async def _revert(
     return Revert(path, broke, True, f"reverted in the work tree and by commit {done.commit[:12]}")
 
 
-def _reverted(result: FileResult, revert: Revert) -> FileResult:
+def _reverted(result: FileResult, revert: Revert, *, dry_run: bool) -> FileResult:
+    what = "dropped" if dry_run else "reverted"
     return result._replace(
         status="failed",
         fixed=(),
         remaining=result.fixed + result.remaining,
-        error=f"reverted by the final whole-run check: the fix broke {revert.broke}",
+        diff="",  # not in the tree (nor proposed) any more
+        error=f"{what} by the final whole-run check: the fix broke {revert.broke}",
         commit=None,
         notes=(*result.notes, revert.how),
     )
 
 
 def _update(
-    state: RunState, reverts: Sequence[Revert], still: Mapping[str, Sequence[Diagnostic]]
+    state: RunState,
+    reverts: Sequence[Revert],
+    still: Mapping[str, Sequence[Diagnostic]],
+    *,
+    dry_run: bool,
 ) -> Update:
     by_path = {revert.path: revert for revert in reverts}
     results = []
     for result in state.get("results", []):
         revert = by_path.get(result.path)
-        results.append(_reverted(result, revert) if revert is not None and revert.done else result)
+        if revert is not None and revert.done:
+            result = _reverted(result, revert, dry_run=dry_run)
+        results.append(result)
     notes = [f"final check: the fix of {r.path} broke {r.broke}; {r.how}" for r in reverts]
     notes += [f"final check: {path} still has new diagnostics" for path in sorted(still)]
     remaining = any(result.remaining for result in results) or bool(still)

@@ -47,6 +47,8 @@ class RunResources:
     stopped: str | None = None
     agent_calls: int = 0
     cost_usd: float = 0.0
+    # A dry run's validated fixes by path (what a real run would write), for the final check.
+    proposed: dict[str, bytes] = dataclasses.field(default_factory=dict)
     started: float = dataclasses.field(default_factory=time.monotonic)
 
     async def open(

@@ -188,6 +188,7 @@ async def apply_to_main(state: FileState, context: FixContext) -> Update:
     context.stage(state["path"], "writing")
     emit_validated(context.events, state["path"], state["original"], state["accepted"])
     if context.dry_run:
+        context.resources.proposed[state["path"]] = state["accepted"]
         return {"status": status, "notes": ["dry run: nothing written"]}
     snapshot = context.resources.snapshot
     assert snapshot is not None  # opened before any file starts

@@ -122,7 +122,8 @@ def test_a_dry_run_drops_a_fix_that_breaks_an_importer_from_its_fixes_and_bundle
     assert "dropped by the final whole-run check: the fix broke user.py (mypy call-arg" in (
         lib.error or ""
     )
-    assert lib.diff == "" and lib.fixed == ()
+    assert lib.diff == ""
+    assert lib.fixed == ()
     assert any(
         note.startswith("final check: the fix of lib.py broke user.py")
         and note.endswith("dropped from the dry run's fixes")

@@ -480,15 +480,13 @@ def _commit_locked(snapshot: Snapshot, path: str, content: bytes, message: str) 
         return CommitOutcome(None, "not committed: the file had uncommitted edits")
     index_path = _git_path(root, "index")
     lock_path = index_path.with_name(index_path.name + ".lock")
-    try:
-        # Holding index.lock the way git does keeps every git process off the index while
-        # HEAD moves; a foreign lock is never removed, only reported.
-        lock_fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    except FileExistsError:
+    # Holding index.lock the way git does keeps every git process off the index while HEAD
+    # moves; a foreign lock is never removed, only reported.
+    lock_fd = _lock_index(snapshot, path, head, lock_path)
+    if lock_fd is None:
         return CommitOutcome(None, "not committed: the index is locked by another git process")
     committed = False
     try:
-        journal.commit_began(path, head, lock_path)
         fault("before-commit")
         if _stage_entries(root, path) != [f"{head_entry[0]} {head_entry[1]} 0"]:
             return CommitOutcome(None, "not committed: the file has staged changes")
@@ -510,6 +508,48 @@ def _commit_locked(snapshot: Snapshot, path: str, content: bytes, message: str) 
         if not committed:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(lock_path)
+
+
+def _lock_index(snapshot: Snapshot, path: str, head: str, lock_path: Path) -> int | None:
+    """A descriptor of a new ``index.lock``, journaled before it appears; None when the index
+    is locked already (a lock file exists).
+
+    The file is made in the run's record directory, journaled with its inode, then linked
+    into place (which fails, as git's ``O_EXCL`` does, when a lock exists): a kill at any
+    point leaves no ``index.lock``, or one the journal names as this run's, which the next
+    start settles (:mod:`stomper.recovery`); the file left in the record directory goes with
+    it. Where the file system cannot link, the lock is made in place and journaled just after.
+    """
+    staged = runs.run_dir(snapshot.common_dir, snapshot.run_id) / "commit.lock"
+    try:
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return _lock_index_in_place(path, head, lock_path)
+    try:
+        journal.commit_began(path, head, lock_path, os.fstat(fd))
+        fault("commit-recorded")
+        os.link(staged, lock_path)
+    except BaseException as error:
+        journal.commit_ended(committed=False)
+        os.close(fd)
+        if isinstance(error, FileExistsError):
+            return None
+        if isinstance(error, OSError):  # no hard link here (EXDEV, EPERM)
+            return _lock_index_in_place(path, head, lock_path)
+        raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged)
+    return fd
+
+
+def _lock_index_in_place(path: str, head: str, lock_path: Path) -> int | None:
+    try:
+        fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        return None
+    journal.commit_began(path, head, lock_path, os.fstat(fd))
+    return fd
 
 
 def _tree_entry(root: Path, commit: str, path: str) -> tuple[str, str] | None:

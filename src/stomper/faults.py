@@ -28,6 +28,7 @@ POINTS = (
     "agent-running",  # an agent's process group was just started
     "before-write",  # the compare with the expected bytes passed, nothing written yet
     "during-write",  # the temporary file holds the fix, not yet renamed over the target
+    "commit-recorded",  # the journal names the index.lock to come, which is not there yet
     "before-commit",  # index.lock is held, nothing committed
     "during-commit",  # HEAD moved to the fix commit, the index not yet replaced
     "cleanup",  # the sandboxes are being removed at the end of the run

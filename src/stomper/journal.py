@@ -243,13 +243,13 @@ def writes_ended(tokens: Sequence[int], written: Mapping[int, tuple[Path, bytes]
         journal.end()
 
 
-def commit_began(path: str, head: str, index_lock: Path) -> None:
-    """A commit of ``path`` on ``head`` now holds ``index_lock`` (created by stomper)."""
+def commit_began(path: str, head: str, index_lock: Path, info: os.stat_result) -> None:
+    """A commit of ``path`` on ``head`` holds, or is about to hold, ``index_lock``: the file
+    ``info`` describes (made by stomper), whose inode the next start recognises."""
     journal = _slot.journal
     if journal is None:
         return
     journal._commit = journal.begin()
-    info = index_lock.stat()
     journal.record(
         "commit",
         token=journal._commit,

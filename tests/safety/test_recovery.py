@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -60,4 +61,62 @@ def test_a_raised_fault_fails_the_file_and_leaves_nothing(tmp_path: Path, site: 
     assert done.returncode == 1
     assert "fault injected at before-write" in done.stdout
     assert repo.read("a.py") == TARGET.encode()
+    assert leftovers(repo, tmpdir, tag) == []
+
+
+@pytest.mark.parametrize("chain", [GRAPH_CHAIN, BATCH_CHAIN], ids=["graph", "batch"])
+def test_an_index_lock_is_journaled_before_it_exists(
+    tmp_path: Path, site: Path, chain: tuple[str, ...]
+) -> None:
+    # Killed after the journal names the index.lock to come and before it is linked into
+    # place: no index.lock, and the file waiting in the run's record goes with the run.
+    repo, tmpdir, tag = (
+        make_project(tmp_path / "repo", "clean", chain),
+        tmp_path / "tmp",
+        uuid.uuid4().hex,
+    )
+    tmpdir.mkdir()
+    env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="commit-recorded:kill9")
+    assert run_stomper(repo.path, "fix", "-j", "1", env=env).returncode == -9
+    assert not (repo.path / ".git" / "index.lock").exists()
+    staged = list((repo.path / ".git" / "stomper").rglob("commit.lock"))
+    assert staged  # in the dead run's record, for the next start to remove
+    cleaned = run_stomper(repo.path, "clean", env=stomper_env(site, tmpdir))
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert not any(path.exists() for path in staged)
+    assert leftovers(repo, tmpdir, tag) == []
+    repo.git("commit", "-q", "--allow-empty", "-m", "the user's git still works")
+
+
+def test_an_index_lock_held_at_a_kill_is_removed_by_the_next_start(
+    tmp_path: Path, site: Path
+) -> None:
+    repo, tmpdir, tag = make_project(tmp_path / "repo", "clean"), tmp_path / "tmp", uuid.uuid4().hex
+    tmpdir.mkdir()
+    head = repo.head()
+    env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="before-commit:kill9")
+    assert run_stomper(repo.path, "fix", "-j", "1", env=env).returncode == -9
+    assert (repo.path / ".git" / "index.lock").exists()
+    cleaned = run_stomper(repo.path, "clean", env=stomper_env(site, tmpdir))
+    assert "(its commit of a.py never happened)" in cleaned.stdout, cleaned.stdout
+    assert not (repo.path / ".git" / "index.lock").exists()
+    assert repo.head() == head
+    assert leftovers(repo, tmpdir, tag) == []
+
+
+def test_a_fault_before_the_index_lock_leaves_the_fix_uncommitted_and_no_lock(
+    tmp_path: Path, site: Path
+) -> None:
+    repo, tmpdir, tag = make_project(tmp_path / "repo", "clean"), tmp_path / "tmp", uuid.uuid4().hex
+    tmpdir.mkdir()
+    head = repo.head()
+    env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="commit-recorded:raise")
+    report = tmp_path / "report.json"
+    done = run_stomper(repo.path, "fix", "-j", "1", "--report", str(report), env=env)
+    assert done.returncode == 0, done.stderr
+    notes = [note for file in json.loads(report.read_text())["results"] for note in file["notes"]]
+    assert any("not committed" in note and "commit-recorded" in note for note in notes), notes
+    assert repo.head() == head
+    assert not (repo.path / ".git" / "index.lock").exists()
+    assert repo.read("a.py") != TARGET.encode()  # the fix itself is written
     assert leftovers(repo, tmpdir, tag) == []

@@ -77,6 +77,15 @@ def is_denied(path: str, patterns: Iterable[str]) -> bool:
     return components is not None and any(components.match(part) for part in parts)
 
 
+def denied_by(path: str, patterns: Iterable[str]) -> str | None:
+    """The first pattern of the deny list that ``path`` matches (see :func:`is_denied`), or
+    None: for messages that name it."""
+    patterns = tuple(patterns)
+    if not is_denied(path, patterns):
+        return None
+    return next(pattern for pattern in patterns if is_denied(path, (pattern,)))
+
+
 @functools.lru_cache(maxsize=16)
 def _deny_matchers(
     patterns: tuple[str, ...],

@@ -197,3 +197,13 @@ def test_a_finding_never_shows_its_value() -> None:
     finding = scan_secrets(SAMPLES["slack-token"])[0]
     assert SAMPLES["slack-token"] not in repr(finding)
     assert SAMPLES["slack-token"] not in str(finding)
+
+
+def test_denied_by_names_the_first_pattern_that_matches() -> None:
+    from stomper.secrets import denied_by
+
+    patterns = ["*.pem", "Private", "**/private/*"]
+    assert denied_by("a/private/key.pem", patterns) == "*.pem"
+    assert denied_by("a/PRIVATE/notes.txt", patterns) == "Private"
+    assert denied_by("src/app.py", patterns) is None
+    assert denied_by("src/app.py", []) is None

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from stomper.diagnostics import apply_filters, by_file, collect
 from stomper.engine.events import emit_validated
-from stomper.engine.outcome import fixed_of, still_targeted, unified_diff
+from stomper.engine.outcome import deny_note, fixed_of, still_targeted, unified_diff
 from stomper.engine.regressions import culprits, regressions
 from stomper.engine.relint import run_validators, unreproduced
 from stomper.faults import afault
@@ -194,7 +194,9 @@ async def _fix_in_sandbox(
         original = originals[state.path]
         if original is None:
             state.status = "skipped"
-            state.notes.append(f"not in the snapshot, skipped: {state.path} is not a file there")
+            denied = deny_note(state.path, context.config.deny)
+            missing = f"not in the snapshot, skipped: {state.path} is not a file there"
+            state.notes.append(denied or missing)
         else:
             state.original = state.accepted = original
     batch = _Batch(context, sandbox, [s for s in states.values() if s.status is None])

@@ -9,7 +9,6 @@ event loop keeps every other file moving. The attempt's judgement lives in
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 from typing import Any, Literal
 
 from stomper.diagnostics import apply_filters
@@ -20,6 +19,7 @@ from stomper.engine.relint import lint_in_sandbox, unreproduced
 from stomper.engine.state import FileState
 from stomper.faults import afault
 from stomper.prompts import build_prompt
+from stomper.secrets import denied_by
 from stomper.types import Agent, FixRequest
 
 Update = dict[str, Any]
@@ -147,10 +147,9 @@ def _refusal(agent: Agent, path: str, context: FixContext) -> str | None:
     """Why an AI agent must not see this file now (deny list, budget); None when it may."""
     if agent.kind != "ai":
         return None
-    name = path.rsplit("/", 1)[-1]
-    for pattern in context.config.deny:
-        if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(name, pattern):
-            return f"{path} matches the deny list ({pattern})"
+    pattern = denied_by(path, context.config.deny)  # the snapshot's meaning of the list
+    if pattern is not None:
+        return f"{path} matches the deny list ({pattern})"
     return context.budget_spent()
 
 

@@ -104,3 +104,14 @@ def plain_result(
         error=error,
         notes=(note,) if note else (),
     )
+
+
+def deny_note(path: str, deny: Sequence[str]) -> str | None:
+    """Why ``path`` is skipped when it is on the deny list (the snapshot leaves it out, so no
+    sandbox holds it and nothing, agent or fixer, sees it there); None when it is not."""
+    from stomper.secrets import denied_by
+
+    pattern = denied_by(path, deny)
+    if pattern is None:
+        return None
+    return f"skipped: {path} matches the deny list ({pattern}), so no sandbox holds it"

@@ -14,7 +14,7 @@ from langgraph.types import Send
 
 from stomper.diagnostics import apply_filters, by_file, collect
 from stomper.engine.context import FixContext
-from stomper.engine.outcome import plain_result
+from stomper.engine.outcome import deny_note, plain_result
 from stomper.engine.state import FileState, FileTask, RunState
 from stomper.types import FileResult
 
@@ -145,6 +145,9 @@ def make_fix_file(run_file: RunFile) -> FileNode:
 async def _fix_or_skip(task: FileTask, context: FixContext, run_file: RunFile) -> FileResult:
     if context.resources.stopped:
         return plain_result(task, "skipped", note=context.resources.stopped)
+    denied = deny_note(task["path"], context.config.deny)
+    if denied is not None:
+        return plain_result(task, "skipped", note=denied)
     if not context.chain:
         return plain_result(task, "unchanged", note="no agent is available")
     return await run_file(task, context)

@@ -132,6 +132,10 @@ def test_denied_files_never_reach_the_cache(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path / "cache", deny=(".env*", "*.pem"))
     assert not cache.store("k" * 64, "config/.env.local", Entry(b"SECRET=1"))
     assert not cache.store("j" * 64, "certs/server.pem", Entry(b"-----BEGIN"))
+    assert not cache.store("i" * 64, "CERTS/SERVER.PEM", Entry(b"-----BEGIN"))  # case ignored
+    assert not ResultCache(tmp_path / "cache", deny=("vault",)).store(
+        "h" * 64, "vault/a.py", Entry(b"")
+    )
     assert not (tmp_path / "cache").exists()
     assert cache.store("a" * 64, "app.py", Entry(b"x = 1\n", 0.5))
     assert cache.load("a" * 64) == Entry(b"x = 1\n", 0.5)

@@ -86,8 +86,9 @@ async def _lint_pristine(context: FixContext, tasks: list[FileTask]) -> list[Fil
     sandboxes = context.resources.sandboxes
     assert sandboxes is not None
     linters = [linter for linter in context.linters if not linter.project_wide]
-    paths = [task["path"] for task in tasks]
-    if not linters:
+    # A file on the deny list is not in the sandbox; it is skipped (see _fix_or_skip).
+    paths = [task["path"] for task in tasks if deny_note(task["path"], context.config.deny) is None]
+    if not linters or not paths:
         return tasks
     try:
         async with sandboxes.open("the targets' first lint") as sandbox:

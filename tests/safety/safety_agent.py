@@ -6,7 +6,8 @@ Its behaviour comes from ``SAFETY_AGENT`` in stomper's environment:
   then rename the variable ``l`` (E741) to ``length`` in the target;
 - ``slow-fix``: the same, the process sleeping ``SAFETY_SECONDS`` (default 3) first;
 - ``hang``: a process that sleeps for ever, until stomper kills its group;
-- ``hang-trap``: a process that ignores SIGTERM and touches ``$SAFETY_TERMED`` when it gets it;
+- ``hang-trap``: a process that ignores SIGTERM and touches ``$SAFETY_TERMED`` when it gets it
+  (and ``$SAFETY_TERMED.ready`` once it is ready to);
 - ``grow-signature``: give ``def f(x)`` in the target a second parameter (breaks its callers).
 
 With ``SAFETY_ONLY`` set to a path, every other file gets the default ``fix``.
@@ -26,7 +27,9 @@ from stomper import FixOutcome, FixRequest, hookimpl
 
 MARKER = "stomper-safety-agent"
 _SLEEP = "import sys, time; time.sleep(float(sys.argv[1]))"
-_TRAP = 'trap "touch \\"$1\\"" TERM; while :; do sleep 0.1; done'
+# It says when the trap is set (``$SAFETY_TERMED.ready``): a SIGTERM sent before that, as soon
+# as the process shows, would end the shell instead of being trapped.
+_TRAP = 'trap "touch \\"$1\\"" TERM; touch "$1.ready"; while :; do sleep 0.1; done'
 
 
 def _argv(behaviour: str) -> list[str]:

@@ -108,6 +108,7 @@ def test_a_second_ctrl_c_exits_at_once_and_stays_recoverable(tmp_path: Path, sit
     )
     process = start_fix(repo, env, "-j", "1")
     wait_for(lambda: len(marker_processes(tag)) == 1, "the agent to run")
+    wait_for(termed.with_name("termed.ready").exists, "the agent to trap SIGTERM")
     process.send_signal(signal.SIGINT)
     wait_for(termed.exists, "the agent to get SIGTERM")
     process.send_signal(signal.SIGINT)

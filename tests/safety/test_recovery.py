@@ -10,20 +10,32 @@ import pytest
 from projects import BATCH_CHAIN, GRAPH_CHAIN, TARGET, make_project
 from safety_support import leftovers, run_stomper, stomper_env
 
+from stomper.testing import GitRepo
+
+
+def a_project(tmp_path: Path, chain: tuple[str, ...] = GRAPH_CHAIN) -> tuple[GitRepo, Path, str]:
+    """A clean project, the temporary directory its runs use, and the tag of their agents."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    return make_project(tmp_path / "repo", "clean", chain), tmpdir, uuid.uuid4().hex
+
+
+def killed_at(
+    point: str, tmp_path: Path, site: Path, chain: tuple[str, ...] = GRAPH_CHAIN
+) -> tuple[GitRepo, Path, str]:
+    """:func:`a_project` after a ``stomper fix -j 1`` killed (-9) at fault ``point``."""
+    repo, tmpdir, tag = a_project(tmp_path, chain)
+    env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT=f"{point}:kill9")
+    assert run_stomper(repo.path, "fix", "-j", "1", env=env).returncode == -9
+    return repo, tmpdir, tag
+
 
 @pytest.mark.parametrize("chain", [GRAPH_CHAIN, BATCH_CHAIN], ids=["graph", "batch"])
 def test_a_write_it_cannot_vouch_for_is_reported_with_the_original_saved(
     tmp_path: Path, site: Path, chain: tuple[str, ...]
 ) -> None:
     # The graph saves a copy of each original; the batched path names its blob instead.
-    repo, tmpdir, tag = (
-        make_project(tmp_path / "repo", "clean", chain),
-        tmp_path / "tmp",
-        uuid.uuid4().hex,
-    )
-    tmpdir.mkdir()
-    env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="during-write:kill9")
-    assert run_stomper(repo.path, "fix", "-j", "1", env=env).returncode == -9
+    repo, tmpdir, tag = killed_at("during-write", tmp_path, site, chain)
     # The user edits both files before anything recovers: neither original nor fix remains.
     edits = {name: f"# the user's own version of {name}\n".encode() for name in ("a.py", "b.py")}
     for name, data in edits.items():
@@ -42,10 +54,7 @@ def test_a_write_it_cannot_vouch_for_is_reported_with_the_original_saved(
 
 
 def test_a_killed_commit_is_completed_by_the_next_start(tmp_path: Path, site: Path) -> None:
-    repo, tmpdir, tag = make_project(tmp_path / "repo", "clean"), tmp_path / "tmp", uuid.uuid4().hex
-    tmpdir.mkdir()
-    env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="during-commit:kill9")
-    assert run_stomper(repo.path, "fix", "-j", "1", env=env).returncode == -9
+    repo, tmpdir, tag = killed_at("during-commit", tmp_path, site)
     assert (repo.path / ".git" / "index.lock").exists()  # HEAD moved, the index waits in it
     cleaned = run_stomper(repo.path, "clean", env=stomper_env(site, tmpdir))
     assert "recovered: completed the commit of" in cleaned.stdout
@@ -54,8 +63,7 @@ def test_a_killed_commit_is_completed_by_the_next_start(tmp_path: Path, site: Pa
 
 
 def test_a_raised_fault_fails_the_file_and_leaves_nothing(tmp_path: Path, site: Path) -> None:
-    repo, tmpdir, tag = make_project(tmp_path / "repo", "clean"), tmp_path / "tmp", uuid.uuid4().hex
-    tmpdir.mkdir()
+    repo, tmpdir, tag = a_project(tmp_path)
     env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="before-write:raise")
     done = run_stomper(repo.path, "fix", env=env)
     assert done.returncode == 1
@@ -70,14 +78,7 @@ def test_an_index_lock_is_journaled_before_it_exists(
 ) -> None:
     # Killed after the journal names the index.lock to come and before it is linked into
     # place: no index.lock, and the file waiting in the run's record goes with the run.
-    repo, tmpdir, tag = (
-        make_project(tmp_path / "repo", "clean", chain),
-        tmp_path / "tmp",
-        uuid.uuid4().hex,
-    )
-    tmpdir.mkdir()
-    env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="commit-recorded:kill9")
-    assert run_stomper(repo.path, "fix", "-j", "1", env=env).returncode == -9
+    repo, tmpdir, tag = killed_at("commit-recorded", tmp_path, site, chain)
     assert not (repo.path / ".git" / "index.lock").exists()
     staged = list((repo.path / ".git" / "stomper").rglob("commit.lock"))
     assert staged  # in the dead run's record, for the next start to remove
@@ -91,11 +92,8 @@ def test_an_index_lock_is_journaled_before_it_exists(
 def test_an_index_lock_held_at_a_kill_is_removed_by_the_next_start(
     tmp_path: Path, site: Path
 ) -> None:
-    repo, tmpdir, tag = make_project(tmp_path / "repo", "clean"), tmp_path / "tmp", uuid.uuid4().hex
-    tmpdir.mkdir()
-    head = repo.head()
-    env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="before-commit:kill9")
-    assert run_stomper(repo.path, "fix", "-j", "1", env=env).returncode == -9
+    repo, tmpdir, tag = killed_at("before-commit", tmp_path, site)
+    head = repo.head()  # the project's commit: the fix's was never made
     assert (repo.path / ".git" / "index.lock").exists()
     cleaned = run_stomper(repo.path, "clean", env=stomper_env(site, tmpdir))
     assert "(its commit of a.py never happened)" in cleaned.stdout, cleaned.stdout
@@ -107,8 +105,7 @@ def test_an_index_lock_held_at_a_kill_is_removed_by_the_next_start(
 def test_a_fault_before_the_index_lock_leaves_the_fix_uncommitted_and_no_lock(
     tmp_path: Path, site: Path
 ) -> None:
-    repo, tmpdir, tag = make_project(tmp_path / "repo", "clean"), tmp_path / "tmp", uuid.uuid4().hex
-    tmpdir.mkdir()
+    repo, tmpdir, tag = a_project(tmp_path)
     head = repo.head()
     env = stomper_env(site, tmpdir, SAFETY_TAG=tag, STOMPER_FAULT="commit-recorded:raise")
     report = tmp_path / "report.json"

@@ -24,6 +24,7 @@ from stomper.sandbox import (
     changed_paths,
     clean_leftovers,
     memory_budget,
+    read_file,
     release_snapshot,
     reset_path,
     sandbox_parent,
@@ -528,8 +529,6 @@ def test_a_sandbox_in_memory_is_a_faithful_copy_and_is_removed(
 
 
 def test_read_file_reads_regular_files_only_and_never_waits(tmp_path: Path) -> None:
-    from stomper.sandbox import read_file
-
     (tmp_path / "plain.py").write_bytes(b"x = 1\n")
     (tmp_path / "empty.py").write_bytes(b"")
     big = os.urandom(3 * 2**20 + 7)  # more than one read's worth past the first

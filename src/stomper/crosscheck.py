@@ -185,8 +185,10 @@ def _update(
     results = []
     for result in state.get("results", []):
         revert = by_path.get(result.path)
-        done = revert is not None and revert.done
-        results.append(_reverted(result, revert, dry_run=dry_run) if revert and done else result)
+        if revert is not None and revert.done:
+            results.append(_reverted(result, revert, dry_run=dry_run))
+        else:
+            results.append(result)
     notes = [f"final check: the fix of {r.path} broke {r.broke}; {r.how}" for r in reverts]
     notes += [f"final check: {path} still has new diagnostics" for path in sorted(still)]
     remaining = any(result.remaining for result in results) or bool(still)
